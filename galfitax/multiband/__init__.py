@@ -1,0 +1,1 @@
+"""Multiband fitting with wavelength-dependent parameters (GALFITM-style)."""
