@@ -12,6 +12,13 @@ from galfitax.io.feedme import (
     read_feedme,
     write_feedme,
 )
+from galfitax.io.imfit_config import (
+    ImfitConfig,
+    ImfitFunction,
+    ImfitParameter,
+    read_imfit_config,
+    write_imfit_config,
+)
 from galfitax.io.images import FitInputs, load_fit_inputs
 
 __all__ = [
@@ -19,7 +26,12 @@ __all__ = [
     "GalfitComponent",
     "GalfitConstraint",
     "GalfitSetup",
+    "ImfitConfig",
+    "ImfitFunction",
+    "ImfitParameter",
     "load_fit_inputs",
     "read_feedme",
+    "read_imfit_config",
     "write_feedme",
+    "write_imfit_config",
 ]

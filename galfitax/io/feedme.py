@@ -141,7 +141,7 @@ class GalfitSetup:
     ...     dict(x=True, y=True, mag=True, re=True, n=True, q=True, pa=True, c0=False))])
     >>> model = setup.build_model()
     >>> float(model.x_0.value), round(float(model.flux.value), 3), model.fixed["c0"]
-    (19.0, 63095.734, True)
+    (19.0, 630.957, True)
     """
 
     data: str
