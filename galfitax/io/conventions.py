@@ -461,9 +461,9 @@ def galfit_errors(model, photometry, stds, covariance=None):
     ----------
     model : galfitax.Profile2D
     photometry : Photometry
-    stds : dict
+    stds : dict or None
         Standard deviation of each galfitax parameter name (missing or None =
-        fixed, no uncertainty).
+        fixed, no uncertainty). None: nothing is known, every error is NaN.
     covariance : ndarray, optional
         Covariance of ``model.param_names`` (same order).
 
@@ -483,6 +483,8 @@ def galfit_errors(model, photometry, stds, covariance=None):
     p0 = _param_dict(model)
     names = list(model.param_names)
     _, base = model_to_galfit(model, photometry, p0)
+    if stds is None and covariance is None:
+        return {key: float("nan") for key in base}
     keys = list(base)
     jac = np.zeros((len(keys), len(names)))
     for j, pname in enumerate(names):
