@@ -201,7 +201,7 @@ def load_fit_inputs(setup):
         raise InvalidImageError("every pixel of the fitting region is masked")
     y, x = np.mgrid[y1 - 1:y2, x1 - 1:x2].astype(float)
     return FitInputs(data=np.where(mask, 0.0, _cut(data, region)),
-                     sigma=np.where(mask, np.inf, _cut(sigma, region)), mask=mask, psf=psf,
+                     sigma=np.where(mask, 1.0, _cut(sigma, region)), mask=mask, psf=psf,
                      x=x, y=y, region=tuple(region), header=header,
                      exptime=float(header.get("EXPTIME", 1.0) or 1.0),
                      psf_sampling=int(setup.psf_sampling))
