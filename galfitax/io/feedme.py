@@ -568,11 +568,11 @@ def read_constraints(path, setup=None):
             components = tuple(int(c) for c in comps.split("_"))
         except ValueError:
             raise InputFileError(f"bad component list {comps!r}", path, number) from None
+        if rest[0].lower() in ("offset", "ratio") and len(rest) == 1 and len(components) < 2:
+            raise InputFileError(f"{rest[0]} needs two or more components (e.g. 1_2)", path,
+                                 number)
         try:
             if rest[0].lower() in ("offset", "ratio") and len(rest) == 1:
-                if len(components) < 2:
-                    raise InputFileError(f"{rest[0]} needs two or more components (e.g. 1_2)",
-                                         path, number)
                 constraints.append(GalfitConstraint(rest[0].lower(), components, parameter,
                                                     line=number))
             elif len(rest) == 3 and rest[1].lower() == "to":
