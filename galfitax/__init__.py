@@ -5,6 +5,7 @@ computation runs in float64 inside a scoped ``jax.enable_x64(True)``.
 """
 
 from galfitax.exceptions import GalfitaxError
+from galfitax.fitting import LevMarFitter
 from galfitax.models import (
     BrokenExponential2D,
     CoreSersic2D,
@@ -44,6 +45,7 @@ __all__ = [
     "Gaussian2D",
     "IntegrationSettings",
     "King2D",
+    "LevMarFitter",
     "Moffat2D",
     "Nuker2D",
     "PointSource2D",

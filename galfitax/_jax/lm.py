@@ -1,0 +1,225 @@
+"""A bound-projected Levenberg-Marquardt least-squares solver as one ``jax.lax.while_loop``.
+
+The solver minimises ``sum(r(p)**2)`` over a box ``lo <= p <= hi``. The whole
+iteration (residuals, forward-mode Jacobian, damped normal equations, step
+acceptance and damping updates, convergence tests) runs inside one traced
+loop, so it compiles to a single XLA program and can be ``vmap``-ed over
+independent problems of the same structure.
+
+Algorithm
+---------
+* Marquardt scaling: the damping term is ``lam * D`` with ``D`` the running
+  maximum of ``diag(J^T J)`` over the iterations (as MINPACK does), so
+  parameters of very different magnitude (a flux of 1e4, an ellipticity of
+  0.3) are damped consistently.
+* Bounds by projection: the trial point ``p + s`` is clipped onto the box.
+  Parameters sitting on a bound whose gradient points out of the box are
+  *active*: they are held fixed in the step (their row and column of the
+  damped system are replaced by the identity), so the step is a projected
+  Levenberg-Marquardt step on the remaining parameters.
+* A trial point is accepted when the sum of squares decreases; the damping is
+  updated with the gain ratio ``rho`` as in Nielsen (1999): on acceptance
+  ``lam *= max(1/3, 1 - (2 rho - 1)^3)``, on rejection ``lam *= nu; nu *= 2``.
+* Convergence (MINPACK-like): relative actual and predicted decrease of the
+  sum of squares below ``ftol``; scaled step below ``xtol`` times the scaled
+  parameter norm; scaled projected gradient (cosine of the angle between the
+  residual vector and the Jacobian columns) below ``gtol``.
+
+Results are status codes, mapped to messages by :data:`STATUS_MESSAGES`.
+"""
+
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+__all__ = [
+    "CONVERGED_STATUSES",
+    "LMOptions",
+    "LMResult",
+    "STATUS_MESSAGES",
+    "Status",
+    "levenberg_marquardt",
+    "residuals_and_jacobian",
+]
+
+
+class Status:
+    """Integer result codes of :func:`levenberg_marquardt`."""
+
+    RUNNING = 0
+    FTOL = 1
+    XTOL = 2
+    GTOL = 3
+    MAXITER = 4
+    NONFINITE = 5
+
+
+STATUS_MESSAGES = {
+    Status.RUNNING: "not started",
+    Status.FTOL: "converged: relative change of the statistic below ftol",
+    Status.XTOL: "converged: relative step size below xtol",
+    Status.GTOL: "converged: gradient (cosine with the residual vector) below gtol",
+    Status.MAXITER: "stopped: maximum number of iterations reached before convergence",
+    Status.NONFINITE: "failed: the statistic is not finite at the starting parameters",
+}
+
+CONVERGED_STATUSES = (Status.FTOL, Status.XTOL, Status.GTOL)
+
+
+class LMOptions(NamedTuple):
+    """Dynamic (traced) solver options: changing them never recompiles."""
+
+    ftol: float = 1e-10
+    xtol: float = 1e-10
+    gtol: float = 1e-10
+    maxiter: int = 500
+    lam0: float = 1e-3
+
+
+class LMResult(NamedTuple):
+    """State and result of the solver.
+
+    ``jtj`` and ``grad`` are ``J^T J`` and ``J^T r`` at ``params``; ``active``
+    flags parameters held on a bound; ``aux`` is the auxiliary output of the
+    residual function at ``params``.
+    """
+
+    params: jnp.ndarray
+    residuals: jnp.ndarray
+    chi2: jnp.ndarray
+    jtj: jnp.ndarray
+    grad: jnp.ndarray
+    scale: jnp.ndarray
+    lam: jnp.ndarray
+    nu: jnp.ndarray
+    n_iter: jnp.ndarray
+    nfev: jnp.ndarray
+    njev: jnp.ndarray
+    status: jnp.ndarray
+    active: jnp.ndarray
+    stale: jnp.ndarray
+    ftol_met: jnp.ndarray
+    xtol_met: jnp.ndarray
+    aux: object
+
+
+def residuals_and_jacobian(residual_fn, params, has_aux=False):
+    """``(r, J)`` (and ``aux``) with ``J = dr/dp`` of shape ``(len(r), len(p))``, forward mode.
+
+    One primal evaluation plus one vectorised tangent pass per parameter
+    (``jax.linearize`` + ``vmap``), never reverse mode. With ``has_aux`` the
+    function returns ``(r, aux)`` and so does this, as ``(r, J, aux)``.
+    """
+    out = jax.linearize(residual_fn, params, has_aux=has_aux)
+    basis = jnp.eye(params.shape[0], dtype=params.dtype)
+    jac = jax.vmap(out[1], out_axes=1)(basis)
+    return (out[0], jac, out[2]) if has_aux else (out[0], jac)
+
+
+def _active_set(params, grad, lo, hi):
+    return ((params <= lo) & (grad > 0)) | ((params >= hi) & (grad < 0))
+
+
+def _damped_step(state, active, lo, hi):
+    """Projected, Marquardt-scaled LM step from ``state`` (``active`` parameters held)."""
+    free = ~active
+    both_free = free[:, None] & free[None, :]
+    matrix = jnp.where(both_free, state.jtj, 0.0)
+    diag = jnp.where(free, jnp.diagonal(state.jtj) + state.lam * state.scale, 1.0)
+    matrix = matrix.at[jnp.diag_indices_from(matrix)].set(diag)
+    rhs = jnp.where(free, -state.grad, 0.0)
+    step = jnp.linalg.solve(matrix, rhs)
+    step = jnp.where(jnp.isfinite(step), step, 0.0)
+    trial = jnp.clip(state.params + step, lo, hi)
+    return trial, trial - state.params
+
+
+def _gradient_small(state, active, gtol):
+    norm = jnp.sqrt(jnp.maximum(jnp.diagonal(state.jtj) * state.chi2, 0.0))
+    cosine = jnp.where(active | (norm == 0), 0.0,
+                       jnp.abs(state.grad) / jnp.where(norm == 0, 1.0, norm))
+    return jnp.max(cosine) <= gtol
+
+
+def levenberg_marquardt(residual_fn, params0, lo, hi, options):
+    """Minimise ``sum(r(p)**2)`` for ``lo <= p <= hi`` (traceable, vmap-able).
+
+    Parameters
+    ----------
+    residual_fn : callable
+        ``p -> (r, aux)`` with ``r`` 1-D, traceable by JAX; ``aux`` is any
+        pytree (e.g. model images) returned with the result at the solution.
+    params0, lo, hi : jax.Array
+        Start and box (``-inf``/``inf`` for unbounded); ``params0`` is
+        clipped into the box first.
+    options : LMOptions
+        Tolerances, iteration limit and initial damping (traced values).
+
+    Returns
+    -------
+    LMResult
+        At the solution, with ``residuals``, ``jtj``, ``grad`` and ``aux``
+        evaluated there (the residual function and its Jacobian appear once
+        each in the compiled program).
+    """
+    dtype = params0.dtype
+    params0 = jnp.clip(params0, lo, hi)
+    r_shape, aux_shape = jax.eval_shape(residual_fn, params0)
+    n = params0.shape[0]
+    state = LMResult(
+        params=params0, residuals=jnp.zeros(r_shape.shape, dtype), chi2=jnp.asarray(0.0, dtype),
+        jtj=jnp.zeros((n, n), dtype), grad=jnp.zeros(n, dtype),
+        scale=jnp.full(n, jnp.finfo(dtype).tiny, dtype),
+        lam=jnp.asarray(options.lam0, dtype), nu=jnp.asarray(2.0, dtype),
+        n_iter=jnp.asarray(0), nfev=jnp.asarray(0), njev=jnp.asarray(0),
+        status=jnp.asarray(Status.RUNNING), active=jnp.zeros(n, bool),
+        stale=jnp.asarray(True), ftol_met=jnp.asarray(False), xtol_met=jnp.asarray(False),
+        aux=jax.tree_util.tree_map(lambda leaf: jnp.zeros(leaf.shape, leaf.dtype), aux_shape),
+    )
+
+    def relinearise(state):
+        r, jac, aux = residuals_and_jacobian(residual_fn, state.params, has_aux=True)
+        jtj = jac.T @ jac
+        return state._replace(
+            residuals=r, chi2=jnp.sum(r * r), jtj=jtj, grad=jac.T @ r,
+            scale=jnp.maximum(state.scale, jnp.diagonal(jtj)), nfev=state.nfev + 1,
+            njev=state.njev + 1, stale=jnp.asarray(False), aux=aux)
+
+    def body(state):
+        state = jax.lax.cond(state.stale, relinearise, lambda s: s, state)
+        active = _active_set(state.params, state.grad, lo, hi)
+        status = jnp.select(
+            [~jnp.isfinite(state.chi2), state.ftol_met, state.xtol_met,
+             _gradient_small(state, active, options.gtol), state.n_iter >= options.maxiter],
+            [Status.NONFINITE, Status.FTOL, Status.XTOL, Status.GTOL, Status.MAXITER],
+            Status.RUNNING,
+        ).astype(state.status.dtype)
+
+        trial, step = _damped_step(state, active, lo, hi)
+        r_new = residual_fn(trial)[0]
+        chi2_new = jnp.sum(r_new * r_new)
+        finite = jnp.isfinite(chi2_new)
+        actual = state.chi2 - chi2_new
+        predicted = -(2.0 * state.grad @ step + step @ state.jtj @ step)
+        rho = jnp.where(predicted > 0, actual / jnp.where(predicted > 0, predicted, 1.0), 0.0)
+        accepted = finite & (actual > 0)
+        params = jnp.where(accepted, trial, state.params)
+        step_norm = jnp.sqrt(jnp.sum(state.scale * step * step))
+        param_norm = jnp.sqrt(jnp.sum(state.scale * params * params))
+        stepped = state._replace(
+            params=params,
+            lam=jnp.where(accepted,
+                          state.lam * jnp.maximum(1.0 / 3.0, 1.0 - (2.0 * rho - 1.0) ** 3),
+                          state.lam * state.nu),
+            nu=jnp.where(accepted, 2.0, 2.0 * state.nu),
+            n_iter=state.n_iter + 1, nfev=state.nfev + 1, active=active, stale=accepted,
+            ftol_met=(finite & (jnp.abs(actual) <= options.ftol * state.chi2)
+                      & (predicted <= options.ftol * state.chi2) & (rho <= 2.0)),
+            xtol_met=step_norm <= options.xtol * param_norm,
+        )
+        running = status == Status.RUNNING
+        stopped = state._replace(status=status, active=active)
+        return jax.tree_util.tree_map(lambda a, b: jnp.where(running, a, b), stepped, stopped)
+
+    return jax.lax.while_loop(lambda s: s.status == Status.RUNNING, body, state)

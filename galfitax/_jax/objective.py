@@ -1,0 +1,243 @@
+"""The fit objective: one residual vector over one or several images, and compiled fits.
+
+A fit is described by
+
+* a vector of **free** parameters ``p`` (what the solver moves);
+* an affine map to the **global** parameter vector, ``theta = A @ p + b``.
+  Fixed parameters live in ``b``; tied parameters are rows of ``A`` that
+  combine free parameters (the fitter detects these affine ties from
+  astropy's ``tied`` callables);
+* a tuple of **terms**, one per image. Term ``t`` has a static
+  :class:`TermSpec` (its render plan, image shape, pixel size and the
+  ``index`` of each of its model parameters in ``theta``: its parameter
+  vector is ``theta[index]``) and dynamic :class:`TermData` (data, weights,
+  grid origin, sky level).
+
+All terms share ``theta``, so a joint fit of several images (several bands,
+each with its own model tree, PSF and sigma image) is one least-squares
+problem: the residual vector is the concatenation of every term's
+residuals. Masked pixels have weight 0 and contribute nothing.
+
+Statistics
+----------
+``"chi2"``
+    ``r = (data - model) * weight`` with ``weight = 1 / sigma`` (0 where masked).
+``"cash"``
+    Poisson maximum likelihood in imfit's "PMLR" form: with ``m = model + sky``
+    and ``d = data + sky`` (counts, sky = background already subtracted from
+    the data), ``r = sign(m - d) sqrt(2 (m - d + d ln(d / m)))`` times the
+    0/1 weight. ``sum(r**2)`` is the Poisson deviance, so Levenberg-Marquardt
+    minimises the Cash statistic up to a data-only constant.
+
+:func:`compiled_fit` caches one jitted solver per (terms, statistic,
+number of free parameters, batched); data, weights, starting values,
+bounds, the affine map and tolerances are traced arguments, so fitting
+another image of the same shape and model structure never recompiles.
+"""
+
+import functools
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from galfitax._jax.lm import LMOptions, levenberg_marquardt, residuals_and_jacobian
+from galfitax._jax.precision import x64
+from galfitax._jax.render import count_trace, render_plan_grid
+
+__all__ = [
+    "STATISTICS",
+    "TermData",
+    "TermSpec",
+    "compiled_fit",
+    "compiled_residuals",
+    "fisher_matrix",
+    "global_parameters",
+    "residual_vector",
+    "run_fit",
+    "term_images",
+]
+
+STATISTICS = ("chi2", "cash")
+
+
+class TermSpec(NamedTuple):
+    """Static description of one image term (hashable: part of the compile key).
+
+    Attributes
+    ----------
+    plan : tuple
+        Render plan of this term's model (:func:`galfitax.models.plan.build_plan`).
+    shape : tuple of int
+        ``(ny, nx)`` of the image (or fit region).
+    h : float
+        Pixel side of the grid, in the model's coordinate units.
+    index : tuple of int
+        For each parameter of the plan's vector, its index in ``theta``.
+    """
+
+    plan: tuple
+    shape: tuple
+    h: float
+    index: tuple
+
+
+class TermData(NamedTuple):
+    """Dynamic arrays of one image term.
+
+    Attributes
+    ----------
+    data : array (ny, nx)
+        Image, with masked pixels set to a finite value (they get weight 0).
+    weight : array (ny, nx)
+        ``1/sigma`` for the chi2 statistic, 1 for Cash; 0 where masked.
+    x_start, y_start : scalar
+        Model coordinates of the centre of pixel ``[0, 0]``.
+    sky : scalar
+        Background already subtracted from ``data`` (Cash statistic only).
+    """
+
+    data: jnp.ndarray
+    weight: jnp.ndarray
+    x_start: jnp.ndarray
+    y_start: jnp.ndarray
+    sky: jnp.ndarray
+
+
+def global_parameters(free, matrix, offset):
+    """``theta = matrix @ free + offset``."""
+    return matrix @ free + offset
+
+
+def term_images(specs, theta, terms):
+    """Model image of every term for the global parameters ``theta``."""
+    images = []
+    for spec, term in zip(specs, terms):
+        pvec = theta[jnp.asarray(spec.index, dtype=int)]
+        images.append(render_plan_grid(spec.plan, pvec, term.x_start, term.y_start, spec.h,
+                                       spec.shape))
+    return images
+
+
+@jax.custom_jvp
+def poisson_deviance_residual(model, data):
+    """``sign(m - d) sqrt(2 (m - d + d ln(d/m)))``, smooth through ``m = d``."""
+    model = jnp.maximum(model, jnp.finfo(model.dtype).tiny)
+    safe_data = jnp.where(data > 0, data, 1.0)
+    log_term = jnp.where(data > 0, data * jnp.log(safe_data / model), 0.0)
+    deviance = jnp.maximum(2.0 * (model - data + log_term), 0.0)
+    return jnp.sign(model - data) * jnp.sqrt(deviance)
+
+
+@poisson_deviance_residual.defjvp
+def _poisson_deviance_jvp(primals, tangents):
+    model, data = primals
+    dmodel, _ = tangents
+    r = poisson_deviance_residual(model, data)
+    model = jnp.maximum(model, jnp.finfo(model.dtype).tiny)
+    # dr/dm = (1 - d/m) / r, whose limit at m = d is 1/sqrt(d)
+    near = jnp.abs(r) < 1e-6 * jnp.sqrt(model)
+    safe_r = jnp.where(near, 1.0, r)
+    slope = jnp.where(near, 1.0 / jnp.sqrt(model), (1.0 - data / model) / safe_r)
+    return r, slope * dmodel
+
+
+def _residuals_from_images(statistic, images, terms):
+    pieces = []
+    for image, term in zip(images, terms):
+        if statistic == "chi2":
+            pieces.append(((term.data - image) * term.weight).ravel())
+        else:
+            dev = poisson_deviance_residual(image + term.sky, term.data + term.sky)
+            pieces.append((dev * term.weight).ravel())
+    return jnp.concatenate(pieces)
+
+
+def residual_vector(specs, statistic, theta, terms):
+    """Concatenated, flattened, weighted residuals of all terms (see module docstring)."""
+    return _residuals_from_images(statistic, term_images(specs, theta, terms), terms)
+
+
+def fisher_matrix(specs, statistic, theta_fn, free, terms):
+    """Fisher information of the free parameters at ``free``.
+
+    chi2: ``J^T J`` of the weighted residuals. Cash: ``sum (dm/dp)^2 / m``
+    over unmasked pixels (the Poisson Fisher matrix at the model), which
+    differs from ``J^T J`` of the deviance residuals away from ``m = d``.
+    """
+    if statistic == "chi2":
+        _, jac = residuals_and_jacobian(
+            lambda p: residual_vector(specs, statistic, theta_fn(p), terms), free)
+        return jac.T @ jac
+
+    def scaled_model(p):
+        pieces = []
+        for image, term in zip(term_images(specs, theta_fn(p), terms), terms):
+            mean = jax.lax.stop_gradient(jnp.maximum(image + term.sky, jnp.finfo(image.dtype).tiny))
+            pieces.append((image * term.weight / jnp.sqrt(mean)).ravel())
+        return jnp.concatenate(pieces)
+
+    _, jac = residuals_and_jacobian(scaled_model, free)
+    return jac.T @ jac
+
+
+def _fit(specs, statistic, free0, matrix, offset, lo, hi, terms, options):
+    count_trace()
+
+    def theta_fn(p):
+        return global_parameters(p, matrix, offset)
+
+    def residual_fn(p):
+        images = term_images(specs, theta_fn(p), terms)
+        return _residuals_from_images(statistic, images, terms), tuple(images)
+
+    result = levenberg_marquardt(residual_fn, free0, lo, hi, options)
+    if statistic == "chi2":
+        fisher = result.jtj
+    else:
+        fisher = fisher_matrix(specs, statistic, theta_fn, result.params, terms)
+    return result._replace(aux=None), fisher, result.aux
+
+
+@functools.lru_cache(maxsize=128)
+def compiled_fit(specs, statistic, batched=False):
+    """Jitted ``(free0, matrix, offset, lo, hi, terms, options) -> (LMResult, fisher, images)``.
+
+    ``fisher`` is the Fisher matrix of the free parameters at the solution
+    (see :func:`fisher_matrix`), ``images`` the best-fit model image of each
+    term. With ``batched=True`` the function is ``vmap``-ed over a leading
+    axis of ``free0``, ``offset`` and every array in ``terms`` (``matrix``,
+    ``lo``, ``hi`` and ``options`` are shared), so N problems of the same
+    structure run in one call.
+    """
+    if statistic not in STATISTICS:
+        raise ValueError(f"statistic must be one of {STATISTICS}, got {statistic!r}")
+    fit = functools.partial(_fit, specs, statistic)
+    if batched:
+        fit = jax.vmap(fit, in_axes=(0, None, 0, None, None, 0, None))
+    return jax.jit(fit)
+
+
+@functools.lru_cache(maxsize=128)
+def compiled_residuals(specs, statistic):
+    """Jitted ``(theta, terms) -> residual vector`` (for diagnostics after a fit)."""
+
+    def residuals(theta, terms):
+        count_trace()
+        return residual_vector(specs, statistic, theta, terms)
+
+    return jax.jit(residuals)
+
+
+def run_fit(specs, statistic, free0, matrix, offset, lo, hi, terms, options, batched=False):
+    """Run the cached compiled fit on numpy inputs in float64; return numpy outputs.
+
+    Parameters are those of :func:`compiled_fit` (``terms`` a tuple of
+    :class:`TermData` of numpy arrays, ``options`` an :class:`LMOptions`).
+    Returns ``(LMResult, fisher, images)`` with numpy leaves.
+    """
+    with x64():
+        fit = compiled_fit(specs, statistic, batched)
+        out = fit(free0, matrix, offset, lo, hi, terms, options)
+        return jax.tree_util.tree_map(np.asarray, out)

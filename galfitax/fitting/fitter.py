@@ -1,0 +1,446 @@
+"""`LevMarFitter`: an astropy ``Fitter`` whose Levenberg-Marquardt loop is one JAX program."""
+
+import logging
+import warnings
+
+import numpy as np
+from astropy.modeling import Model
+from astropy.modeling.fitting import Covariance, Fitter, StandardDeviations
+
+from galfitax._jax.lm import CONVERGED_STATUSES, STATUS_MESSAGES, LMOptions
+from galfitax._jax.objective import STATISTICS, TermData, TermSpec, run_fit
+from galfitax.exceptions import (
+    ConfigurationError,
+    ConvergenceWarning,
+    InvalidImageError,
+    InvalidModelError,
+    InvalidParameterError,
+)
+from galfitax.fitting.constraints import parameter_map
+from galfitax.fitting.noise import sigma_from_data
+from galfitax.models.core import _check_parameters, model_plan
+from galfitax.models.grid import detect_grid, grid_for_shape
+
+__all__ = ["LevMarFitter"]
+
+log = logging.getLogger("galfitax.fitting")
+
+
+class _PreparedImage:
+    """One image ready for the objective: cleaned data, weights and grid origin."""
+
+    def __init__(self, data, weight, x_start, y_start, h, n_nonfinite, sigma_source):
+        self.data, self.weight = data, weight
+        self.x_start, self.y_start, self.h = x_start, y_start, h
+        self.n_nonfinite, self.sigma_source = n_nonfinite, sigma_source
+
+    @property
+    def shape(self):
+        return self.data.shape
+
+    @property
+    def n_good(self):
+        return int(np.count_nonzero(self.weight > 0))
+
+
+def _as_image(name, value, shape=None):
+    array = np.asarray(value, dtype=float) if not np.isscalar(value) else None
+    if array is None or array.ndim != 2:
+        raise InvalidImageError(f"{name} must be a 2-D array, got {np.shape(value)}")
+    if shape is not None and array.shape != shape:
+        raise InvalidImageError(f"{name} has shape {array.shape}, the data have shape {shape}")
+    return array
+
+
+def _region_slices(region, shape):
+    if region is None:
+        return (slice(0, shape[0]), slice(0, shape[1]))
+    if (not isinstance(region, tuple) or len(region) != 2
+            or not all(isinstance(s, slice) for s in region)):
+        raise InvalidParameterError(
+            f"region must be a (y_slice, x_slice) tuple such as numpy.s_[10:50, 20:60], "
+            f"got {region!r}")
+    slices = []
+    for axis, (piece, size) in enumerate(zip(region, shape)):
+        start, stop, step = piece.indices(size)
+        if step != 1 or stop <= start:
+            raise InvalidParameterError(
+                f"region {region!r} selects no pixels (or has a step) along axis {axis}")
+        slices.append(slice(start, stop))
+    return tuple(slices)
+
+
+def _prepare_image(data, grid, *, sigma, weights, mask, region, statistic, noise):
+    """Validate one image and turn it into data, weights and grid origin."""
+    data = _as_image("data", data)
+    shape = data.shape
+    bad = np.zeros(shape, dtype=bool)
+    if mask is not None:
+        mask = np.asarray(mask)
+        if mask.shape != shape:
+            raise InvalidImageError(f"mask has shape {mask.shape}, the data have shape {shape}")
+        bad |= mask.astype(bool)
+    nonfinite = ~np.isfinite(data) & ~bad
+    n_nonfinite = int(np.count_nonzero(nonfinite))
+    if n_nonfinite:
+        log.info("%d unmasked pixels of the data are not finite; they are masked", n_nonfinite)
+        bad |= nonfinite
+    if statistic == "cash":
+        if sigma is not None or weights is not None:
+            raise ConfigurationError(
+                "the Cash statistic uses Poisson errors from the model; do not pass sigma or "
+                "weights with statistic='cash'")
+        weight, source = np.ones(shape), "poisson (Cash statistic)"
+    elif sigma is not None:
+        if weights is not None:
+            raise ConfigurationError("give either sigma or weights (= 1/sigma), not both")
+        sigma = _as_image("sigma", sigma, shape)
+        invalid = ~bad & ~(sigma > 0)
+        if invalid.any():
+            raise InvalidImageError(
+                f"sigma must be > 0 (or inf) in unmasked pixels; {int(invalid.sum())} pixels "
+                f"are not, e.g. {sigma[invalid][0]!r}")
+        with np.errstate(divide="ignore"):
+            weight, source = 1.0 / sigma, "sigma"
+    elif weights is not None:
+        weight = np.broadcast_to(np.asarray(weights, dtype=float), shape).copy()
+        invalid = ~bad & ~(np.isfinite(weight) & (weight >= 0))
+        if invalid.any():
+            raise InvalidImageError(
+                f"weights must be finite and >= 0 in unmasked pixels; {int(invalid.sum())} "
+                f"pixels are not, e.g. {weight[invalid][0]!r}")
+        source = "weights"
+    else:
+        weight = 1.0 / sigma_from_data(np.where(bad, 0.0, data), **noise)
+        source = "data (GALFIT-style: gain={gain}, read_noise={read_noise}, " \
+                 "ncombine={ncombine}, sky={sky})".format(**noise)
+        log.info("no sigma image or weights given: the fit uses a sigma image built from the "
+                 "data, %s", source)
+    ys, xs = _region_slices(region, shape)
+    weight = np.where(bad, 0.0, weight)[ys, xs]
+    data = np.where(bad, 0.0, data)[ys, xs]
+    if not np.any(weight > 0):
+        raise InvalidImageError("no unmasked pixel with non-zero weight in the fit region")
+    x_start = grid.x_start + grid.h * xs.start
+    y_start = grid.y_start + grid.h * ys.start
+    return _PreparedImage(data, weight, x_start, y_start, grid.h, n_nonfinite, source)
+
+
+def _covariance(fisher, params, lower, upper):
+    """Inverse Fisher matrix of the free parameters not sitting on a bound (nan elsewhere)."""
+    at_bound = (params <= lower) | (params >= upper)
+    keep = np.flatnonzero(~at_bound)
+    cov = np.full(fisher.shape, np.nan)
+    if keep.size:
+        sub = fisher[np.ix_(keep, keep)]
+        try:
+            inverse = np.linalg.inv(sub)
+        except np.linalg.LinAlgError:
+            inverse = np.linalg.pinv(sub)
+        cov[np.ix_(keep, keep)] = inverse
+    return cov, at_bound
+
+
+class LevMarFitter(Fitter):
+    """Levenberg-Marquardt fitter for galfitax models, compiled as one JAX program.
+
+    Called like astropy's fitters, ``fitter(model, x, y, z, weights=...)``,
+    with image conveniences (``sigma``, ``mask``, ``region``); returns a
+    fitted copy of the model and leaves diagnostics in `fit_info`, the
+    covariance of the free parameters in ``model.cov_matrix`` and their
+    standard errors in ``model.stds``. The whole iteration (model, forward
+    mode Jacobian, damped step, acceptance, convergence tests) runs in one
+    compiled ``jax.lax.while_loop``, cached per model structure, image shape
+    and statistic: fitting another image of the same shape does not
+    recompile.
+
+    Constraints: ``fixed``; ``tied`` when the tie is affine in the free
+    parameters (equal centres, fixed offsets or ratios; detected by probing
+    the tie callables); ``bounds`` by projection onto the box (plus the
+    renderer's validity limits, e.g. Sersic ``n`` in [0.2, 10]). Free
+    parameters that end on a bound get no uncertainty (``None`` in
+    ``model.stds``, nan in ``fit_info['param_cov']``) and are listed in
+    ``fit_info['at_bounds']``.
+
+    Parameters
+    ----------
+    statistic : {'chi2', 'cash'}
+        ``'chi2'``: least squares weighted by the sigma image (or weights).
+        ``'cash'``: Poisson maximum likelihood (imfit's Poisson MLR
+        statistic), for images in counts with low count rates.
+    scale_covariance : bool
+        If True multiply the covariance by the reduced chi2 (as astropy's
+        fitters and scipy's ``curve_fit`` do by default). The default False
+        takes the sigma image as absolute, as imfit does.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from galfitax import LevMarFitter, Sersic2D
+    >>> y, x = np.mgrid[0:48, 0:48]
+    >>> truth = Sersic2D(flux=3000.0, r_eff=5.0, n=1.5, x_0=23.6, y_0=24.2, ellip=0.3, theta=0.6)
+    >>> image = truth(x, y)
+    >>> start = Sersic2D(flux=2000.0, r_eff=4.0, n=2.5, x_0=24.0, y_0=24.0, ellip=0.2, theta=0.4)
+    >>> fitter = LevMarFitter()
+    >>> fitted = fitter(start, x, y, image, sigma=np.ones_like(image))
+    >>> fitter.fit_info["converged"], round(float(fitted.n.value), 6)
+    (True, 1.5)
+    """
+
+    supported_constraints = ["fixed", "tied", "bounds"]
+
+    def __init__(self, statistic="chi2", *, scale_covariance=False):
+        if statistic not in STATISTICS:
+            raise InvalidParameterError(
+                f"statistic must be one of {STATISTICS}, got {statistic!r}")
+        self.statistic = statistic
+        self.scale_covariance = bool(scale_covariance)
+        self.fit_info = {}
+
+    # ------------------------------------------------------------------ public entry points
+    def __call__(self, model, x, y, z=None, weights=None, *, sigma=None, mask=None, region=None,
+                 maxiter=500, ftol=1e-10, xtol=1e-10, gtol=1e-10, gain=1.0, read_noise=0.0,
+                 ncombine=1, sky=0.0):
+        """Fit ``model`` to the image ``z`` sampled on the pixel grid ``x, y``.
+
+        Parameters
+        ----------
+        model : astropy.modeling.Model
+            A galfitax model (profile, compound, wrapper) or an astropy
+            compound of galfitax profiles and ``Const2D``/``Planar2D``.
+        x, y : array_like
+            Pixel-centre coordinates of ``z`` on a regular grid
+            (``y, x = numpy.mgrid[0:ny, 0:nx]``).
+        z : array_like
+            The image.
+        weights : array_like, optional
+            ``1/sigma`` per pixel (astropy convention); 0 excludes a pixel.
+        sigma : array_like, optional
+            1-sigma error image (excludes ``weights``).
+        mask : array_like, optional
+            Bad-pixel mask, True / non-zero = bad (GALFIT/imfit convention).
+            Non-finite data values are masked too.
+        region : tuple of slice, optional
+            Fit region as ``(y_slice, x_slice)``, e.g. ``numpy.s_[10:90, 20:100]``.
+        maxiter : int
+            Maximum number of Levenberg-Marquardt trial steps (one model
+            evaluation each).
+        ftol, xtol, gtol : float
+            Convergence tolerances: relative decrease of the statistic,
+            relative (scaled) step size, and cosine of the gradient.
+        gain, read_noise, ncombine, sky : float
+            Used only when neither ``sigma`` nor ``weights`` is given: the
+            sigma image is then built from the data as GALFIT does
+            (`~galfitax.fitting.sigma_from_data`). ``sky`` (background
+            already subtracted) is also added back for the Cash statistic.
+
+        Returns
+        -------
+        astropy.modeling.Model
+            A fitted copy of ``model``.
+        """
+        if z is None:
+            raise InvalidImageError("z (the image to fit) is required")
+        z = _as_image("z", z)
+        x, y = np.broadcast_arrays(np.asarray(x, dtype=float), np.asarray(y, dtype=float))
+        if x.shape != z.shape:
+            raise InvalidImageError(f"x, y have shape {x.shape}, the image has shape {z.shape}")
+        grid = detect_grid(x, y)
+        if grid is None:
+            raise InvalidImageError(
+                "x, y must sample a regular pixel grid (y, x = numpy.mgrid[0:ny, 0:nx])")
+        return self._fit_one(model, z, grid, sigma=sigma, weights=weights, mask=mask,
+                             region=region, options=LMOptions(ftol, xtol, gtol, maxiter),
+                             noise=dict(gain=gain, read_noise=read_noise, ncombine=ncombine,
+                                        sky=sky))
+
+    def fit_image(self, model, data, *, sigma=None, weights=None, mask=None, region=None,
+                  **kwargs):
+        """Fit ``model`` to ``data`` with pixel ``[j, i]`` centred on ``(x, y) = (i, j)``.
+
+        Same as calling the fitter with ``y, x = numpy.mgrid[0:ny, 0:nx]``;
+        the keywords are those of ``__call__``.
+        """
+        data = _as_image("data", data)
+        y, x = np.mgrid[0:data.shape[0], 0:data.shape[1]]
+        return self(model, x, y, data, weights, sigma=sigma, mask=mask, region=region, **kwargs)
+
+    def fit_batch(self, model, images, *, sigmas=None, masks=None, initial_parameters=None,
+                  maxiter=500, ftol=1e-10, xtol=1e-10, gtol=1e-10, gain=1.0, read_noise=0.0,
+                  ncombine=1, sky=0.0):
+        """Fit N stamps of one shape with one model structure in a single vmap-ed call.
+
+        Each stamp ``k`` is ``images[k]`` on the unit grid (pixel ``[j, i]``
+        at ``(i, j)``), with its own sigma image, mask and starting
+        parameters. The results are those of N separate `fit_image` calls.
+
+        Parameters
+        ----------
+        model : astropy.modeling.Model
+            Model structure, constraints and bounds (shared by all stamps);
+            its values are the starting point unless ``initial_parameters``.
+        images : array_like, shape (N, ny, nx)
+        sigmas, masks : array_like, shape (N, ny, nx), optional
+        initial_parameters : array_like, shape (N, n_params), optional
+            Starting values of all parameters (``model.param_names`` order;
+            fixed values and tie constants are taken per stamp).
+        maxiter, ftol, xtol, gtol, gain, read_noise, ncombine, sky
+            As for ``__call__``.
+
+        Returns
+        -------
+        list of astropy.modeling.Model
+            Fitted copies, each with ``cov_matrix`` and ``stds``. `fit_info`
+            holds per-stamp arrays (``parameters``, ``chi2``, ``chi2_nu``,
+            ``dof``, ``n_iter``, ``nfev``, ``status``, ``converged``,
+            ``param_cov``) and ``message`` (list of str).
+        """
+        images = np.asarray(images, dtype=float)
+        if images.ndim != 3:
+            raise InvalidImageError(f"images must be an (N, ny, nx) array, got {images.shape}")
+        n_stamps = images.shape[0]
+        per_stamp = {}
+        for name, value in (("sigmas", sigmas), ("masks", masks)):
+            if value is not None and np.shape(value) != images.shape:
+                raise InvalidImageError(
+                    f"{name} has shape {np.shape(value)}, the images have {images.shape}")
+            per_stamp[name] = [None] * n_stamps if value is None else list(np.asarray(value))
+        grid = grid_for_shape(images.shape[1:])
+        noise = dict(gain=gain, read_noise=read_noise, ncombine=ncombine, sky=sky)
+        prepared = [
+            _prepare_image(images[k], grid, sigma=per_stamp["sigmas"][k], weights=None,
+                           mask=per_stamp["masks"][k], region=None, statistic=self.statistic,
+                           noise=noise)
+            for k in range(n_stamps)
+        ]
+        model, spec, pmap, checks = self._setup(model, prepared[0])
+        starts = self._batch_starts(model, pmap, checks, initial_parameters, n_stamps)
+        free0 = np.stack([start[pmap.free_index] for start in starts])
+        offsets = np.stack([self._offset(model, pmap, start) for start in starts])
+        terms = (self._term_data(prepared, sky),)
+        result, fisher, images = run_fit((spec,), self.statistic, free0, pmap.matrix, offsets,
+                                    pmap.lower, pmap.upper, terms,
+                                    LMOptions(ftol, xtol, gtol, maxiter), batched=True)
+        fitted, infos = [], []
+        for k in range(n_stamps):
+            single = type(result)(*(leaf[k] for leaf in result))
+            copy = model.copy()
+            copy.parameters = pmap.matrix @ single.params + offsets[k]
+            infos.append(self._finish(copy, pmap, single, fisher[k], prepared[k],
+                                      images[0][k], warn=False, sky=sky))
+            fitted.append(copy)
+        self.fit_info = {key: np.array([info[key] for info in infos])
+                         for key in ("chi2", "chi2_nu", "dof", "n_iter", "nfev", "status",
+                                     "converged", "param_cov")}
+        self.fit_info["parameters"] = np.array([m.parameters for m in fitted])
+        self.fit_info["message"] = [info["message"] for info in infos]
+        self.fit_info["param_names"] = infos[0]["param_names"]
+        failed = int(np.count_nonzero(~self.fit_info["converged"]))
+        if failed:
+            warnings.warn(f"{failed} of {n_stamps} batch fits did not converge; see "
+                          "fit_info['message']", ConvergenceWarning, stacklevel=2)
+        return fitted
+
+    # ------------------------------------------------------------------ internals
+    def _setup(self, model, image):
+        if not isinstance(model, Model):
+            raise InvalidModelError(f"model must be an astropy model, got {type(model).__name__}")
+        if model.n_inputs != 2 or len(model) != 1:
+            raise InvalidModelError("LevMarFitter fits one 2-D model (no model sets)")
+        if model.eqcons or model.ineqcons:
+            raise InvalidModelError("LevMarFitter supports fixed, tied and bounds constraints "
+                                    "only (no eqcons/ineqcons)")
+        model = model.copy()
+        plan, checks = model_plan(model)
+        _check_parameters(np.asarray(model.parameters, dtype=float), checks, model.param_names)
+        pmap = parameter_map(model, checks)
+        spec = TermSpec(plan, tuple(image.shape), float(image.h),
+                        tuple(range(len(model.param_names))))
+        return model, spec, pmap, checks
+
+    @staticmethod
+    def _offset(model, pmap, start):
+        """``b`` of the affine map for starting values ``start`` (fixed values, tie constants)."""
+        if not pmap.tied_names:
+            offset = np.array(start, dtype=float)
+            offset[pmap.free_index] = 0.0
+            return offset
+        probe = model.copy()
+        probe.parameters = start
+        full = parameter_map(probe).full(start[pmap.free_index])
+        return full - pmap.matrix @ start[pmap.free_index]
+
+    @staticmethod
+    def _batch_starts(model, pmap, checks, initial_parameters, n_stamps):
+        if initial_parameters is None:
+            return [np.asarray(model.parameters, dtype=float)] * n_stamps
+        starts = np.asarray(initial_parameters, dtype=float)
+        if starts.shape != (n_stamps, len(pmap.names)):
+            raise InvalidParameterError(
+                f"initial_parameters must have shape {(n_stamps, len(pmap.names))}, "
+                f"got {starts.shape}")
+        for start in starts:
+            _check_parameters(start, checks, pmap.names)
+        return list(starts)
+
+    @staticmethod
+    def _term_data(prepared, sky):
+        stack = np.stack
+        return TermData(
+            data=stack([p.data for p in prepared]), weight=stack([p.weight for p in prepared]),
+            x_start=np.array([p.x_start for p in prepared]),
+            y_start=np.array([p.y_start for p in prepared]),
+            sky=np.full(len(prepared), float(sky)))
+
+    def _fit_one(self, model, data, grid, *, sigma, weights, mask, region, options, noise):
+        image = _prepare_image(data, grid, sigma=sigma, weights=weights, mask=mask,
+                               region=region, statistic=self.statistic, noise=noise)
+        model, spec, pmap, _ = self._setup(model, image)
+        free0 = np.asarray(model.parameters, dtype=float)[pmap.free_index]
+        term = TermData(image.data, image.weight, np.float64(image.x_start),
+                        np.float64(image.y_start), np.float64(noise["sky"]))
+        result, fisher, images = run_fit((spec,), self.statistic, free0, pmap.matrix,
+                                         pmap.offset, pmap.lower, pmap.upper, (term,), options)
+        model.parameters = pmap.matrix @ result.params + pmap.offset
+        self.fit_info = self._finish(model, pmap, result, fisher, image, images[0],
+                                     sky=noise["sky"])
+        return model
+
+    def _finish(self, model, pmap, result, fisher, image, model_image, warn=True, sky=0.0):
+        """fit_info dict, covariance on the model, ConvergenceWarning if needed."""
+        status = int(result.status)
+        n_free = len(pmap.free_index)
+        dof = image.n_good - n_free
+        statistic_value = float(result.chi2)
+        if self.statistic == "chi2":
+            chi2 = statistic_value
+        else:  # Pearson chi2 of the Poisson fit, with the model as variance
+            good = image.weight > 0
+            variance = np.maximum(model_image + sky, np.finfo(float).tiny)
+            chi2 = float(np.sum((image.data - model_image)[good] ** 2 / variance[good]))
+        chi2_nu = chi2 / dof if dof > 0 else np.nan
+        cov, at_bound = _covariance(np.asarray(fisher), result.params, pmap.lower, pmap.upper)
+        if self.scale_covariance and dof > 0:
+            cov = cov * chi2_nu
+        free_names = list(pmap.free_names)
+        model.cov_matrix = Covariance(cov, free_names)
+        model.stds = StandardDeviations(cov, free_names)
+        converged = status in CONVERGED_STATUSES
+        info = dict(
+            chi2=chi2, chi2_nu=chi2_nu, dof=dof, n_good=image.n_good, n_free=n_free,
+            statistic=self.statistic, statistic_value=statistic_value,
+            n_iter=int(result.n_iter), nfev=int(result.nfev), njev=int(result.njev),
+            status=status, message=STATUS_MESSAGES[status], converged=converged,
+            param_names=free_names, param_cov=cov,
+            at_bounds=[name for name, flag in zip(free_names, at_bound) if flag],
+            sigma_source=image.sigma_source, n_nonfinite_masked=image.n_nonfinite,
+            covariance_scaled=self.scale_covariance, damping=float(result.lam),
+        )
+        if info["at_bounds"]:
+            info["note"] = ("parameters on a bound have no uncertainty: "
+                            + ", ".join(info["at_bounds"]))
+        if warn and not converged:
+            warnings.warn(f"the fit did not converge: {info['message']} "
+                          f"(after {info['n_iter']} iterations)", ConvergenceWarning,
+                          stacklevel=4)
+        return info

@@ -1,0 +1,264 @@
+"""LevMarFitter on single Sersic images: recovery, errors, masks, bounds, caching, Cash.
+
+All fits here share one model structure and image shape (Sersic2D, 64 x 64),
+so the fit program is compiled once for chi2 and once for Cash.
+"""
+
+import logging
+import warnings
+
+import numpy as np
+import pytest
+from astropy.io import fits
+
+import galfitax
+from galfitax import LevMarFitter, Sersic2D
+from galfitax._jax.render import trace_count
+from galfitax.exceptions import ConvergenceWarning, InvalidImageError
+from galfitax.fitting import sigma_from_data
+
+SHAPE = (64, 64)
+SKY = 100.0
+FREE = ("flux", "r_eff", "n", "x_0", "y_0", "ellip", "theta")
+DATA = __import__("pathlib").Path(__file__).parent / "data"
+
+
+def truth_model():
+    return Sersic2D(flux=2.5e4, r_eff=6.0, n=2.2, x_0=31.3, y_0=32.6, ellip=0.35, theta=0.7)
+
+
+def start_model():
+    return Sersic2D(flux=1.8e4, r_eff=8.0, n=3.0, x_0=32.0, y_0=32.0, ellip=0.2, theta=0.5)
+
+
+@pytest.fixture(scope="module")
+def grid():
+    y, x = np.mgrid[0:SHAPE[0], 0:SHAPE[1]]
+    return x, y
+
+
+@pytest.fixture(scope="module")
+def clean(grid):
+    return truth_model()(*grid)
+
+
+@pytest.fixture(scope="module")
+def sigma(clean):
+    return np.sqrt(clean + SKY + 25.0)
+
+
+def noisy(clean, sigma, seed):
+    return clean + np.random.default_rng(seed).normal(0.0, 1.0, clean.shape) * sigma
+
+
+@pytest.fixture(scope="module")
+def noisy_fit(grid, clean, sigma):
+    fitter = LevMarFitter()
+    data = noisy(clean, sigma, 1)
+    fitted = fitter(start_model(), *grid, data, sigma=sigma)
+    return fitter, fitted, data
+
+
+def test_noiseless_recovery(grid, clean, sigma):
+    fitter = LevMarFitter()
+    fitted = fitter(start_model(), *grid, clean, sigma=sigma)
+    np.testing.assert_allclose(fitted.parameters, truth_model().parameters, rtol=1e-7, atol=1e-8)
+    info = fitter.fit_info
+    assert info["converged"]
+    assert info["chi2"] < 1e-8
+    assert info["dof"] == SHAPE[0] * SHAPE[1] - 7
+    assert info["param_names"] == list(FREE)
+
+
+def test_noisy_recovery_within_errors(noisy_fit):
+    fitter, fitted, _ = noisy_fit
+    truth = truth_model()
+    assert fitter.fit_info["converged"]
+    for name in FREE:
+        pull = (getattr(fitted, name).value - getattr(truth, name).value) / fitted.stds[name]
+        assert abs(pull) < 4, (name, pull)
+    assert 0.9 < fitter.fit_info["chi2_nu"] < 1.1
+    assert fitted is not None and fitted.stds.param_names == list(FREE)
+
+
+def test_chi2_and_dof_match_numpy(noisy_fit, grid, sigma):
+    fitter, fitted, data = noisy_fit
+    chi2 = np.sum(((data - fitted(*grid)) / sigma) ** 2)
+    np.testing.assert_allclose(fitter.fit_info["chi2"], chi2, rtol=1e-10)
+    np.testing.assert_allclose(fitter.fit_info["chi2_nu"], chi2 / (data.size - 7), rtol=1e-10)
+
+
+def test_covariance_matches_finite_difference_fisher(noisy_fit, grid, sigma):
+    """Covariance = inverse Fisher matrix from a numpy central-difference Jacobian."""
+    fitter, fitted, _ = noisy_fit
+    base = fitted.parameters.copy()
+    columns = []
+    for name in FREE:
+        index = fitted.param_names.index(name)
+        step = 1e-5 * max(abs(base[index]), 1.0)
+        images = []
+        for sign in (1, -1):
+            probe = fitted.copy()
+            probe.parameters = base + sign * step * (np.arange(base.size) == index)
+            images.append(probe(*grid))
+        columns.append(((images[0] - images[1]) / (2 * step) / sigma).ravel())
+    jac = np.stack(columns, axis=1)
+    expected = np.linalg.inv(jac.T @ jac)
+    norm = np.sqrt(np.outer(np.diag(expected), np.diag(expected)))
+    np.testing.assert_allclose(fitter.fit_info["param_cov"] / norm, expected / norm, atol=1e-5)
+    np.testing.assert_allclose(np.diag(fitted.cov_matrix.cov_matrix), np.diag(expected),
+                               rtol=1e-5)
+
+
+def test_second_image_does_not_recompile(noisy_fit, grid, clean, sigma):
+    fitter = LevMarFitter()
+    before = trace_count()
+    fitter(start_model(), *grid, noisy(clean, sigma, 2), sigma=sigma, ftol=1e-9)
+    assert trace_count() == before
+
+
+def test_mask_ignores_garbage(noisy_fit, grid, sigma):
+    _, _, data = noisy_fit
+    mask = np.zeros(SHAPE, dtype=bool)
+    mask[10:14, :] = True
+    mask[40, 40] = True
+    fits_ = []
+    for garbage in (1e4, -400.0, np.nan):
+        corrupted = data.copy()
+        corrupted[mask] = garbage
+        fitter = LevMarFitter()
+        fits_.append(fitter(start_model(), *grid, corrupted, sigma=sigma, mask=mask).parameters)
+        assert fitter.fit_info["n_good"] == SHAPE[0] * SHAPE[1] - mask.sum()
+    np.testing.assert_allclose(fits_[1], fits_[0], rtol=1e-9)
+    np.testing.assert_allclose(fits_[2], fits_[0], rtol=1e-9)
+
+
+def test_region_equals_cutout(clean, sigma):
+    """A fit region of a larger frame = the same pixels passed as a cut-out grid."""
+    big = np.zeros((80, 80))
+    big_sigma = np.full((80, 80), 1e3)
+    big[8:72, 8:72] = noisy(clean, sigma, 3)
+    big_sigma[8:72, 8:72] = sigma
+    shifted = start_model()
+    shifted.x_0, shifted.y_0 = 40.0, 40.0
+    fitter = LevMarFitter()
+    yy, xx = np.mgrid[0:80, 0:80]
+    in_region = fitter(shifted, xx, yy, big, sigma=big_sigma, region=np.s_[8:72, 8:72])
+    cut = LevMarFitter()(shifted, xx[8:72, 8:72], yy[8:72, 8:72], big[8:72, 8:72],
+                         sigma=big_sigma[8:72, 8:72])
+    np.testing.assert_allclose(in_region.parameters, cut.parameters, rtol=1e-10)
+    assert fitter.fit_info["n_good"] == 64 * 64
+
+
+def test_bounds_respected_and_no_sigma_on_bound(noisy_fit, grid, sigma):
+    _, _, data = noisy_fit
+    start = start_model()
+    start.r_eff.bounds = (1.0, 5.0)  # truth 6.0: the fit must stop on the bound
+    start.r_eff = 4.0
+    fitter = LevMarFitter()
+    fitted = fitter(start, *grid, data, sigma=sigma)
+    assert fitted.r_eff.value == 5.0
+    assert fitter.fit_info["at_bounds"] == ["r_eff"]
+    assert "r_eff" in fitter.fit_info["note"]
+    assert fitted.stds["r_eff"] is None
+    assert np.isnan(fitter.fit_info["param_cov"][1]).all()
+    assert all(fitted.stds[name] > 0 for name in FREE if name != "r_eff")
+
+
+def test_not_converged_warns(grid, clean, sigma):
+    fitter = LevMarFitter()
+    with pytest.warns(ConvergenceWarning, match="maximum number of iterations"):
+        fitter(start_model(), *grid, noisy(clean, sigma, 4), sigma=sigma, maxiter=2)
+    assert not fitter.fit_info["converged"]
+    assert fitter.fit_info["n_iter"] == 2
+
+
+def test_bad_inputs(grid, clean, sigma):
+    fitter = LevMarFitter()
+    with pytest.raises(InvalidImageError, match="sigma"):
+        fitter(start_model(), *grid, clean, sigma=np.zeros(SHAPE))
+    with pytest.raises(InvalidImageError, match="regular pixel grid"):
+        fitter(start_model(), grid[0] ** 1.1, grid[1], clean, sigma=sigma)
+    with pytest.raises(galfitax.GalfitaxError, match="statistic"):
+        LevMarFitter(statistic="l1")
+
+
+def read_imfit_reference(path):
+    values, errors = {}, {}
+    for line in path.read_text().splitlines():
+        parts = line.split()
+        if len(parts) >= 4 and parts[2] == "+/-" or (len(parts) >= 4 and parts[2:4] == ["#", "+/-"]):
+            values[parts[0]], errors[parts[0]] = float(parts[1]), float(parts[3 + (parts[2] == "#")])
+        if line.startswith("Reduced Chi^2"):
+            values["chi2_nu"] = float(line.split("=")[1])
+    return values, errors
+
+
+def test_imfit_ic3478_data_based_errors(caplog):
+    """IC 3478 64x64 (SDSS r) with imfit's data-based errors: imfit's reference fit."""
+    data = fits.getdata(DATA / "imfit_ic3478rss_64x64.fits").astype(float)
+    ref, err = read_imfit_reference(DATA / "imfit_textout2")
+    # imfit config: X0 32, Y0 32 (1-based), PA 18 [0, 90], ell 0.2, n 1.5 [0, 5], I_e 15, r_e 25
+    start = Sersic2D(flux=Sersic2D.flux_from_amplitude(15.0, 25.0, 1.5, 0.2), r_eff=25.0, n=1.5,
+                     x_0=31.0, y_0=31.0, ellip=0.2, theta=np.radians(18.0 + 90.0),
+                     bounds={"x_0": (0.0, 63.0), "y_0": (0.0, 63.0), "n": (0.2, 5.0),
+                             "r_eff": (1e-3, 100.0),
+                             "theta": (np.radians(90.0), np.radians(180.0))})
+    fitter = LevMarFitter()
+    with caplog.at_level(logging.INFO, logger="galfitax"):
+        fitted = fitter.fit_image(start, data, gain=4.725, read_noise=4.3, sky=130.1)
+    assert "sigma image built from the data" in caplog.text
+    assert fitter.fit_info["sigma_source"].startswith("data")
+    ours = {
+        "X0": fitted.x_0.value + 1, "Y0": fitted.y_0.value + 1,
+        "PA": np.degrees(fitted.theta.value) - 90.0, "ell": fitted.ellip.value,
+        "n": fitted.n.value, "r_e": fitted.r_eff.value,
+        "I_e": Sersic2D.amplitude_from_flux(fitted.flux.value, fitted.r_eff.value,
+                                            fitted.n.value, fitted.ellip.value),
+    }
+    for name, value in ours.items():
+        tolerance = max(0.5 * err[name], 5e-3 * abs(ref[name]))
+        assert abs(value - ref[name]) <= tolerance, (name, value, ref[name], err[name])
+    assert abs(fitter.fit_info["chi2_nu"] / ref["chi2_nu"] - 1) < 1e-3
+    assert fitter.fit_info["dof"] == 4089
+
+
+def test_cash_on_low_counts(grid):
+    """Poisson maximum likelihood: the Cash fit beats the truth and recovers it."""
+    truth = Sersic2D(flux=600.0, r_eff=5.0, n=1.5, x_0=31.3, y_0=32.6, ellip=0.35, theta=0.7)
+    sky = 1.5
+    counts = np.random.default_rng(5).poisson(truth(*grid) + sky).astype(float)
+    data = counts - sky
+    start = Sersic2D(flux=400.0, r_eff=6.0, n=2.5, x_0=32.0, y_0=32.0, ellip=0.2, theta=0.5)
+    fitter = LevMarFitter(statistic="cash")
+    fitted = fitter(start, *grid, data, sky=sky)
+    info = fitter.fit_info
+    assert info["converged"] and info["statistic"] == "cash"
+
+    def deviance(model):
+        m = model(*grid) + sky
+        d = counts
+        with np.errstate(divide="ignore", invalid="ignore"):
+            log_term = np.where(d > 0, d * np.log(d / m), 0.0)
+        return 2 * np.sum(m - d + log_term)
+
+    np.testing.assert_allclose(info["statistic_value"], deviance(fitted), rtol=1e-9)
+    assert deviance(fitted) < deviance(truth)
+    for name in ("flux", "r_eff", "x_0", "y_0"):
+        pull = (getattr(fitted, name).value - getattr(truth, name).value) / fitted.stds[name]
+        assert abs(pull) < 4, (name, pull)
+    model = fitted(*grid) + sky
+    np.testing.assert_allclose(info["chi2"], np.sum((counts - model) ** 2 / model), rtol=1e-9)
+
+
+def test_sigma_from_data_formula():
+    sigma = sigma_from_data(np.array([[50.0, -200.0]]), gain=2.0, read_noise=3.0, ncombine=2,
+                            sky=10.0)
+    np.testing.assert_allclose(sigma[0, 0], np.sqrt(60.0 / 4.0 + 9.0 / 8.0))
+    np.testing.assert_allclose(sigma[0, 1], np.sqrt(9.0 / 8.0))
+
+
+def test_no_warning_without_sigma(grid, clean):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        LevMarFitter().fit_image(start_model(), clean + 0.0, sky=SKY, read_noise=5.0)
