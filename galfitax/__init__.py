@@ -25,6 +25,7 @@ from galfitax.models import (
     TiltedSky,
     evaluate_model,
 )
+from galfitax.models.convolved import PSFConvolvedModel
 from galfitax.settings import IntegrationSettings
 
 try:
@@ -48,6 +49,7 @@ __all__ = [
     "LevMarFitter",
     "Moffat2D",
     "Nuker2D",
+    "PSFConvolvedModel",
     "PointSource2D",
     "Profile2D",
     "Sersic2D",
