@@ -167,17 +167,18 @@ class PSFConvolvedModel(Profile2D):
     --------
     >>> import numpy as np
     >>> from photutils.psf import CircularGaussianPRF
-    >>> from galfitax import PSFConvolvedModel, Sersic2D
-    >>> galaxy = Sersic2D(flux=1000.0, r_eff=4.0, n=1.5, x_0=24.0, y_0=24.0, ellip=0.3)
-    >>> conv = PSFConvolvedModel(galaxy, CircularGaussianPRF(fwhm=2.5), psf_shape=15)
-    >>> conv.param_names[:3]
-    ('flux', 'r_eff', 'n')
-    >>> y, x = np.mgrid[0:48, 0:48]
-    >>> image = conv(x, y)
-    >>> round(float(image.sum()), 0)
-    998.0
-    >>> bool(image.max() < galaxy(x, y).max())
-    True
+    >>> from galfitax import FlatSky, Gaussian2D, PSFConvolvedModel
+    >>> galaxy = Gaussian2D(flux=1000.0, fwhm=4.0, x_0=15.0, y_0=16.0, ellip=0.3)
+    >>> conv = PSFConvolvedModel(galaxy + FlatSky(amplitude=2.0),
+    ...                          CircularGaussianPRF(fwhm=2.5), psf_shape=15)
+    >>> conv.param_names
+    ('flux_0', 'fwhm_0', 'x_0_0', 'y_0_0', 'ellip_0', 'theta_0', 'c0_0', 'amplitude_1')
+    >>> y, x = np.mgrid[0:32, 0:32]
+    >>> image = conv(x, y)  # the sky is added unconvolved
+    >>> round(float(image.sum() - 2.0 * image.size), 3)  # all the light is in the frame
+    1000.0
+    >>> conv.model[0].fwhm.value  # the wrapped model, with the current values
+    np.float64(4.0)
     """
 
     def __new__(cls, model=None, psf=None, *args, **kwargs):

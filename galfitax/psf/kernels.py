@@ -126,7 +126,7 @@ def _read_fits(path, hdu):
     from astropy.io import fits
 
     try:
-        data = fits.getdata(path, ext=hdu)
+        data = fits.getdata(path, hdu)
     except (OSError, IndexError, KeyError) as exc:
         raise InputFileError(f"cannot read a PSF image from HDU {hdu!r}: {exc}", path) from None
     if data is None:
@@ -137,7 +137,7 @@ def _read_fits(path, hdu):
 def _model_sampling(psf):
     """Native oversampling of photutils image PSF models (None for analytic models)."""
     sampling = getattr(psf, "oversampling", None)
-    if sampling is None or isinstance(sampling, property):
+    if sampling is None:
         return None
     sampling = np.atleast_1d(np.asarray(sampling))
     if sampling.size == 2 and sampling[0] != sampling[1]:
@@ -180,25 +180,27 @@ def _pixel_integrated(model, x, y):
     return total
 
 
-def _auto_half_size(model, centre, prf):
+def _auto_half_size(model, centre):
     """Half-size in image pixels: four FWHM (measured on a trial grid), within [4, 32]."""
-    y, x = np.mgrid[-_MAX_AUTO_HALF:_MAX_AUTO_HALF + 1, -_MAX_AUTO_HALF:_MAX_AUTO_HALF + 1]
-    values = np.asarray(model(centre[0] + x, centre[1] + y), dtype=float)
+    step = 0.25  # trial grid spacing, image pixels: the FWHM to a few percent
+    offsets = np.arange(-_MAX_AUTO_HALF, _MAX_AUTO_HALF + step, step)
+    values = np.asarray(model(centre[0] + offsets[None, :], centre[1] + offsets[:, None]),
+                        dtype=float)
     if not np.all(np.isfinite(values)) or not values.max() > 0:
         raise InvalidPSFError(f"{type(model).__name__} gives no positive finite values "
                               "around its centre")
-    area = np.count_nonzero(values >= 0.5 * values.max())
+    area = np.count_nonzero(values >= 0.5 * values.max()) * step**2
     fwhm = 2.0 * np.sqrt(area / np.pi)
     return int(np.clip(np.ceil(4.0 * fwhm), 4, _MAX_AUTO_HALF))
 
 
-def _half_sizes(psf_shape, model, centre, oversampling, prf):
+def _half_sizes(psf_shape, model, centre, oversampling):
     if psf_shape is None:
         data = getattr(model, "data", None)
         if isinstance(data, np.ndarray) and data.ndim >= 2:
             native = _model_sampling(model) or 1
             return tuple(int(np.ceil((n - 1) / 2 * oversampling / native)) for n in data.shape[-2:])
-        half = _auto_half_size(model, centre, prf) * oversampling
+        half = _auto_half_size(model, centre) * oversampling
         return half, half
     sizes = np.broadcast_to(np.asarray(psf_shape), (2,))
     for size in sizes:
@@ -213,7 +215,7 @@ def _sample_model(psf, *, oversampling, psf_shape, position):
         raise InvalidPSFError("a GriddedPSFModel needs the position where the PSF is wanted")
     prf = _is_prf_model(psf)
     model, centre = _centred_copy(psf, position)
-    half_y, half_x = _half_sizes(psf_shape, model, centre, oversampling, prf)
+    half_y, half_x = _half_sizes(psf_shape, model, centre, oversampling)
     offsets_y = np.arange(-half_y, half_y + 1) / oversampling
     offsets_x = np.arange(-half_x, half_x + 1) / oversampling
     x = centre[0] + offsets_x[None, :]
