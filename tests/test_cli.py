@@ -184,3 +184,23 @@ def test_demo_data_is_shipped():
     assert abs(inputs.psf.sum() - 1.0) < 1e-5
     total = sum(p.stat().st_size for p in demo_data_path().iterdir())
     assert total < 300_000
+
+
+@pytest.mark.parametrize("option", [1, 3])
+def test_output_options(case, option, tmp_path):
+    from galfitax.io.run import fit_feedme
+
+    for name in ("gal.fits", "sigma.fits"):
+        (tmp_path / name).write_bytes((case / name).read_bytes())
+    text = FEEDME.replace("P) 0", f"P) {option}").replace("B) out/imgblock.fits", "B) m.fits")
+    (tmp_path / "p.feedme").write_text(text)
+    run = fit_feedme(tmp_path / "p.feedme")
+    assert run.fit_info == {}  # nothing fitted
+    with fits.open(tmp_path / "m.fits") as hdul:
+        if option == 1:
+            assert len(hdul) == 1 and hdul[0].header["COMP_1"] == "sersic"
+            assert hdul[0].data.sum() == pytest.approx(10 ** (-0.4 * (16.3 - 25.0)), rel=0.05)
+        else:
+            assert [h.name for h in hdul] == ["PRIMARY", "COMP_1", "COMP_2"]
+            assert hdul[2].header["OBJECT"] == "sky"
+    assert not (tmp_path / "galfit.01").exists()

@@ -115,9 +115,9 @@ def imgblock_header(model, photometry=None, *, fit_info=None, setup=None, region
     stds = component_stds(model)
     header = fits.Header()
     header["OBJECT"] = "model"
-    header["FITTER"] = (f"galfitax {__version__}", "galfitax (GALFIT-compatible output)")
+    header["FITTER"] = f"galfitax {__version__}"[:68]
     if setup is not None:
-        header["INITFILE"] = (str(setup.path.name) if setup.path else "none", "GALFIT input file")
+        header["INITFILE"] = str(setup.path.name) if setup.path else "none"
         for key, attr in (("DATAIN", "data"), ("SIGMA", "sigma"), ("PSF", "psf"),
                           ("CONSTRNT", "constraints_file"), ("MASK", "mask")):
             header[key] = str(getattr(setup, attr) or "none")
@@ -161,7 +161,7 @@ def imgblock_header(model, photometry=None, *, fit_info=None, setup=None, region
                     int(value) if key in ("NDOF", "NFREE", "NFIX", "NITER", "NFEV")
                     else float(value))
                 header[key] = (value, comment)
-    header["LOGFILE"] = ("none", "No GALFIT log: see the ECSV table")
+    header["LOGFILE"] = ("none", "see the ECSV table")
     return header
 
 
