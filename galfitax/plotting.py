@@ -62,7 +62,7 @@ def elliptical_profile(image, x_0, y_0, ellip=0.0, theta=0.0, *, mask=None, n_bi
     radius = np.hypot(major, minor / max(1.0 - ellip, 1e-3))
     good = np.isfinite(image) if mask is None else np.isfinite(image) & ~np.asarray(mask)
     r_max = r_max or 0.5 * np.hypot(*image.shape)
-    edges = np.concatenate([[0.0], np.geomspace(0.5, r_max, n_bins)])
+    edges = np.concatenate([[0.0], np.geomspace(1.0, r_max, n_bins)])
     index = np.digitize(radius[good], edges) - 1
     values, radii = image[good], radius[good]
     out_r, out_m = [], []

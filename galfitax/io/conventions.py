@@ -311,8 +311,7 @@ _SHAPE_PARAMS = {
     "sky": {},
 }
 
-_CLASS_NAMES = {cls: name for name, spec in COMPONENTS.items()
-                for cls in [spec.model_class]}
+_CLASS_NAMES = {spec.model_class: name for name, spec in COMPONENTS.items()}
 _CLASS_NAMES[FlatSky] = "sky"
 
 

@@ -18,13 +18,10 @@ import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-import numpy as np
-
 from galfitax.exceptions import InputFileError, InvalidModelError
 from galfitax.io.conventions import (
     COMPONENTS,
     Photometry,
-    galfit_name,
     galfit_to_model,
     model_to_galfit,
 )
@@ -472,8 +469,9 @@ def _parse_control(setup, letter, tokens, path, line):
         value = _file_value(tokens, letter, path, line)
         if letter == "A" and value is None:
             raise InputFileError("A) needs the input data image", path, line)
-        setattr(setup, attr, value if (value is not None or letter not in "B") else
-                "imgblock.fits")
+        if letter == "B" and value is None:
+            value = "imgblock.fits"
+        setattr(setup, attr, value)
     elif letter in "EP":
         setattr(setup, attr, _number(tokens, 0, path, line, int))
         if letter == "P" and setup.option not in (0, 1, 2, 3):

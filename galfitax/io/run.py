@@ -26,7 +26,7 @@ from galfitax.exceptions import (
 from galfitax.io.conventions import Photometry
 from galfitax.io.feedme import model_components, read_feedme
 from galfitax.io.files import check_output_path
-from galfitax.io.images import FitInputs, read_fits_image, read_mask, sigma_from_image
+from galfitax.io.images import FitInputs, read_fits_image, read_mask
 
 __all__ = ["FitRun", "convolve", "fit_feedme", "fit_imfit", "run_fitter", "write_outputs"]
 
@@ -161,11 +161,6 @@ def fit_feedme(path, *, fitter=None, overwrite=False, write=True, extras=True, f
     return run
 
 
-def _image_or_error(path, what):
-    array, header = read_fits_image(path, what)
-    return array, header
-
-
 def fit_imfit(config, image, *, psf=None, mask=None, noise=None, errors_are_variances=False,
               gain=None, readnoise=None, sky=None, ncombine=None, output=None, fitter=None,
               overwrite=False, zeropoint=0.0, extras=True, figure=False):
@@ -183,7 +178,7 @@ def fit_imfit(config, image, *, psf=None, mask=None, noise=None, errors_are_vari
     from galfitax.io.imfit_config import read_imfit_config
 
     config = read_imfit_config(config) if isinstance(config, (str, Path)) else config
-    data, header = _image_or_error(image, "data image")
+    data, header = read_fits_image(image, "data image")
     finite = np.isfinite(data)
     if not finite.any():
         raise InvalidImageError(f"data image {str(image)!r} has no finite pixel (all NaN/inf)")
@@ -192,7 +187,7 @@ def fit_imfit(config, image, *, psf=None, mask=None, noise=None, errors_are_vari
         bad |= read_mask(mask, data.shape)
     options = config.options
     if noise is not None:
-        sigma, _ = _image_or_error(noise, "noise image")
+        sigma, _ = read_fits_image(noise, "noise image")
         if sigma.shape != data.shape:
             raise InvalidImageError(f"noise image has shape {sigma.shape}, the data image "
                                     f"{data.shape}")
@@ -214,7 +209,7 @@ def fit_imfit(config, image, *, psf=None, mask=None, noise=None, errors_are_vari
         raise InvalidImageError("every pixel is masked")
     psf_array = None
     if psf is not None:
-        psf_array, _ = _image_or_error(psf, "PSF image")
+        psf_array, _ = read_fits_image(psf, "PSF image")
         if psf_array.shape[0] > data.shape[0] or psf_array.shape[1] > data.shape[1]:
             raise InvalidPSFError(f"PSF image ({psf_array.shape[1]} x {psf_array.shape[0]}) is "
                                   f"larger than the {data.shape[1]} x {data.shape[0]} image")
