@@ -35,7 +35,8 @@ def fitted():
 
 
 def test_header_in_galfit_format(fitted):
-    info = dict(chi2=1234.5, dof=1000, chi2_nu=1.2345, n_iter=7, nfev=9, converged=True)
+    info = dict(chi2=1234.5, dof=1000, chi2_nu=1.2345, n_iter=7, nfev=9, converged=True,
+                n_free=7)
     header = imgblock_header(fitted, PHOT, fit_info=info, region=(1, 40, 1, 44))
     assert header["COMP_1"] == "sersic" and header["COMP_2"] == "sky"
     assert header["1_XC"] == "21.0000 +/- 0.0300"
@@ -48,6 +49,7 @@ def test_header_in_galfit_format(fitted):
     assert header["2_SKY"] == "0.5000 +/- 0.0700"
     assert header["CHI2NU"] == 1.2345 and header["NDOF"] == 1000 and header["MAGZPT"] == 25.0
     assert header["FITSECT"] == "[1:40,1:44]"
+    assert header["NFREE"] == 7 and header["NFIX"] == 2 and header["CHI2"] == 1234.5
     parsed = read_imgblock_header(header)
     assert parsed[0]["MAG"][0] == 17.5 and parsed[0]["N"] == (2.0, None, True)
 

@@ -148,10 +148,12 @@ def imgblock_header(model, photometry=None, *, fit_info=None, setup=None, region
     if fit_info:
         chi2 = fit_info.get("chi2")
         dof = fit_info.get("dof")
+        n_free = fit_info.get("n_free")
         for key, value, comment in (
                 ("CHI2", chi2, "Chi^2 of fit"), ("NDOF", dof, "Degrees of freedom"),
-                ("NFREE", fit_info.get("nfree"), "Number of free parameters"),
-                ("NFIX", fit_info.get("nfix"), "Number of fixed parameters"),
+                ("NFREE", n_free, "Number of free parameters"),
+                ("NFIX", None if n_free is None else len(inner.param_names) - n_free,
+                 "Number of fixed parameters"),
                 ("CHI2NU", fit_info.get("chi2_nu"), "Reduced Chi^2"),
                 ("NITER", fit_info.get("n_iter"), "Iterations"),
                 ("NFEV", fit_info.get("nfev"), "Model evaluations"),
