@@ -159,15 +159,17 @@ def test_exponential_with_moffat_psf_matches_galsim(grid, oversampling, rtol):
     assert np.abs(image - reference).max() < rtol * reference.max()
 
 
-def test_sky_is_not_convolved(grid, galaxy):
+def test_sky_is_not_convolved_and_signs_are_kept(grid, galaxy):
     prf = CircularGaussianPRF(fwhm=SIGMA_PSF * SIGMA_TO_FWHM)
     sky = galfitax.TiltedSky(amplitude=3.0, slope_x=0.05, slope_y=-0.02, x_0=16.0, y_0=16.0)
-    with_sky = PSFConvolvedModel(galaxy + sky + Const2D(amplitude=1.5), prf, psf_shape=13)
-    alone = PSFConvolvedModel(galaxy, prf, psf_shape=13)
-    expected = alone(*grid) + sky(*grid) + 1.5
-    np.testing.assert_allclose(with_sky(*grid), expected, rtol=0, atol=1e-9)
-    plan = build_plan(with_sky)[0]
-    assert plan[0] == "conv" and plan[5] is not None
+    point = galfitax.PointSource2D(flux=50.0, x_0=20.2, y_0=8.7)
+    model = sky + Const2D(amplitude=1.5) - galaxy - point
+    conv = PSFConvolvedModel(model, prf, psf_shape=13)
+    expected = (sky(*grid) + 1.5 - PSFConvolvedModel(galaxy, prf, psf_shape=13)(*grid)
+                - PSFConvolvedModel(point, prf, psf_shape=13)(*grid))
+    np.testing.assert_allclose(conv(*grid), expected, rtol=0, atol=1e-9)
+    plan = build_plan(conv)[0]
+    assert plan[0] == "conv" and plan[5] is not None and len(plan[4]) == 1
 
 
 @pytest.fixture(scope="module")
@@ -238,6 +240,20 @@ def test_new_values_do_not_recompile(grid, fast_compound):
     # a new model with the same structure and PSF reuses the compiled function too
     PSFConvolvedModel(conv.model, CircularGaussianPRF(fwhm=2.5), psf_shape=11)(*grid)
     assert trace_count() == before
+
+
+def test_astropy_fitter_recovers_the_truth(grid, fast_compound):
+    from astropy.modeling.fitting import TRFLSQFitter
+
+    image = fast_compound(*grid)
+    start = fast_compound.copy()
+    for name, change in (("flux_0", 0.8), ("fwhm_0", 1.2), ("flux_1", 0.7)):
+        setattr(start, name, getattr(start, name).value * change)
+    start.x_0_1 = start.x_0_1.value + 0.3
+    start.y_0_0 = start.y_0_0.value - 0.2
+    fitted = TRFLSQFitter()(start, *grid, image)
+    np.testing.assert_allclose(fitted.parameters, fast_compound.parameters, rtol=1e-6,
+                               atol=1e-6)
 
 
 def test_unsupported_structures_are_rejected(grid, fast_compound):

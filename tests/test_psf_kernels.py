@@ -43,6 +43,18 @@ def test_psf_model_is_integrated_over_pixels():
     assert ratio == pytest.approx(pixel(-5, -4) / pixel(0, 0), rel=1e-9)
 
 
+def test_psf_model_can_be_point_sampled():
+    from photutils.psf import CircularGaussianPSF
+
+    psf = CircularGaussianPSF(fwhm=3.0)
+    kernel = make_kernel(psf, psf_shape=11, oversampling=2, pixel_response="sampled")
+    y, x = np.mgrid[-11:12, -11:12] / 2.0
+    expected = psf(x, y)
+    np.testing.assert_allclose(kernel.array, expected / expected.sum(), rtol=1e-12)
+    with pytest.raises(InvalidPSFError, match="does not apply"):
+        make_kernel(CircularGaussianPRF(fwhm=3.0), pixel_response="sampled")
+
+
 def test_default_model_box_covers_four_fwhm():
     from photutils.psf import CircularGaussianPSF
 

@@ -208,19 +208,25 @@ def _half_sizes(psf_shape, model, centre, oversampling):
     return tuple(int(size) * oversampling // 2 for size in sizes)
 
 
-def _sample_model(psf, *, oversampling, psf_shape, position):
+def _sample_model(psf, *, oversampling, psf_shape, position, pixel_response):
     from photutils.psf import GriddedPSFModel
 
     if isinstance(psf, GriddedPSFModel) and position is None:
         raise InvalidPSFError("a GriddedPSFModel needs the position where the PSF is wanted")
     prf = _is_prf_model(psf)
+    if prf and pixel_response == "sampled":
+        raise InvalidPSFError(f"{type(psf).__name__} gives pixel-integrated values (a PRF); "
+                              "pixel_response='sampled' does not apply")
     model, centre = _centred_copy(psf, position)
     half_y, half_x = _half_sizes(psf_shape, model, centre, oversampling)
     offsets_y = np.arange(-half_y, half_y + 1) / oversampling
     offsets_x = np.arange(-half_x, half_x + 1) / oversampling
     x = centre[0] + offsets_x[None, :]
     y = centre[1] + offsets_y[:, None]
-    values = model(x, y) if prf else _pixel_integrated(model, x, y)
+    if prf or pixel_response == "sampled":
+        values = model(x, y)
+    else:
+        values = _pixel_integrated(model, x, y)
     values = np.asarray(values, dtype=float)
     if np.all(np.isfinite(values)) and values.sum() > 0:
         values = values / values.sum()  # the model's shape matters, not its flux or box
@@ -251,7 +257,8 @@ def make_kernel(psf, *, oversampling=None, psf_oversampling=None, normalize=True
     pixel_response : {"integrated", "sampled", "galfit"}, optional
         What the samples are (see :mod:`galfitax.psf.kernels`). Default
         ``"integrated"``: star images and ePSFs are PRFs, and analytic
-        models are pixel-integrated here.
+        models are pixel-integrated here (``"sampled"`` evaluates an
+        analytic model at the sample points instead).
     psf_shape : int or (int, int), optional
         Size in image pixels of the box a model PSF is sampled on. Default:
         the data of image models, else 4 FWHM either side (4 to 32 pixels).
@@ -292,10 +299,11 @@ def make_kernel(psf, *, oversampling=None, psf_oversampling=None, normalize=True
                                   "sampled at `oversampling`")
         if oversampling is None:
             oversampling = _model_sampling(psf) or 1
+        pixel_response = pixel_response or "integrated"
         array = _sample_model(psf, oversampling=oversampling, psf_shape=psf_shape,
-                              position=position)
-        return PSFKernel(array, oversampling=oversampling,
-                         pixel_response=pixel_response or "integrated", normalize=normalize)
+                              position=position, pixel_response=pixel_response)
+        return PSFKernel(array, oversampling=oversampling, pixel_response=pixel_response,
+                         normalize=normalize)
     if isinstance(psf, (str, os.PathLike)):
         psf = _read_fits(psf, hdu)
     if psf_oversampling is not None:
