@@ -12,7 +12,8 @@ Commands
     Fit the example HST galaxy shipped with galfitax and write every output.
 
 Exit codes: 0 success, 1 a fit did not converge, 2 bad input (one-line
-message on stderr naming the problem).
+message on stderr naming the problem). In a batch, a file with bad input is
+reported and the others still run; the exit code is then 2.
 """
 
 import argparse
@@ -114,12 +115,21 @@ def _report(args, label, run):
 def _fit_feedmes(args):
     from galfitax.io.run import fit_feedme
 
+    from galfitax.exceptions import GalfitaxError
+
     status = EXIT_OK
     for name in args.files:
-        with _Progress(f"fitting {name}", args.quiet):
-            run = fit_feedme(name, overwrite=args.overwrite, figure=args.figure)
+        try:
+            with _Progress(f"fitting {name}", args.quiet):
+                run = fit_feedme(name, overwrite=args.overwrite, figure=args.figure)
+        except (GalfitaxError, OSError) as exc:
+            if len(args.files) == 1:
+                raise
+            _error(exc)  # go on with the other files of the batch
+            status = EXIT_BAD_INPUT
+            continue
         _report(args, name, run)
-        if not run.converged:
+        if not run.converged and status == EXIT_OK:
             status = EXIT_NOT_CONVERGED
     return status
 
@@ -188,9 +198,13 @@ def main(argv=None):
                 return _demo(args)
             return _fit_imfit(args) if args.imfit else _fit_feedmes(args)
     except (GalfitaxError, _BadUsage, OSError) as exc:
-        message = " ".join(str(exc).split())
-        print(f"galfitax: error: {message}", file=sys.stderr)
+        _error(exc)
         return EXIT_BAD_INPUT
+
+
+def _error(exc):
+    message = " ".join(str(exc).split())
+    print(f"galfitax: error: {message}", file=sys.stderr)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -204,3 +204,15 @@ def test_output_options(case, option, tmp_path):
             assert [h.name for h in hdul] == ["PRIMARY", "COMP_1", "COMP_2"]
             assert hdul[2].header["OBJECT"] == "sky"
     assert not (tmp_path / "galfit.01").exists()
+
+
+def test_batch_goes_on_after_bad_file(case, tmp_path, capsys):
+    for name in ("gal.fits", "sigma.fits"):
+        (tmp_path / name).write_bytes((case / name).read_bytes())
+    (tmp_path / "bad.feedme").write_text(FEEDME.replace("0) sky", "0) halo"))
+    good = FEEDME.replace("B) out/imgblock.fits", "B) good.fits")
+    (tmp_path / "good.feedme").write_text(good)
+    code = main(["fit", str(tmp_path / "bad.feedme"), str(tmp_path / "good.feedme"), "--quiet"])
+    assert code == EXIT_BAD_INPUT
+    assert "unknown or unsupported component 'halo'" in capsys.readouterr().err
+    assert (tmp_path / "good.fits").is_file()
