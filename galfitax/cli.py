@@ -146,8 +146,11 @@ def _fit_imfit(args):
                         ncombine=args.ncombine, output=args.output, overwrite=args.overwrite,
                         zeropoint=args.zeropoint, figure=args.figure)
     _report(args, args.files[0], run)
-    for leaf_row in _summary(run):
-        _say(args, leaf_row)
+    from galfitax.io.imfit_config import config_from_model, config_text
+    from galfitax.io.run import unwrap_model
+
+    _say(args, "Best-fit parameters (imfit conventions):")
+    _say(args, config_text(config_from_model(unwrap_model(run.fitted))).rstrip())
     return EXIT_OK if run.converged else EXIT_NOT_CONVERGED
 
 

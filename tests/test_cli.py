@@ -129,7 +129,7 @@ def test_fit_imfit_mode(case, feedme_run, capsys):
                  "--zeropoint", "25"])
     assert code == EXIT_OK
     out = capsys.readouterr().out
-    assert "1: sersic" in out and "converged" in out
+    assert "FUNCTION Sersic" in out and "converged" in out and "r_e" in out
     table = Table.read(case / "imfit.ecsv", format="ascii.ecsv")
     _, galfit_table = feedme_run
     # same data and sigma, same model: the same optimum as the feedme run
@@ -216,3 +216,15 @@ def test_batch_goes_on_after_bad_file(case, tmp_path, capsys):
     assert code == EXIT_BAD_INPUT
     assert "unknown or unsupported component 'halo'" in capsys.readouterr().err
     assert (tmp_path / "good.fits").is_file()
+
+
+def test_not_converged_exit_code(case, tmp_path, monkeypatch):
+    import galfitax.io.run
+
+    for name in ("gal.fits", "sigma.fits"):
+        (tmp_path / name).write_bytes((case / name).read_bytes())
+    (tmp_path / "n.feedme").write_text(FEEDME.replace("B) out/imgblock.fits", "B) n.fits"))
+    monkeypatch.setattr(galfitax.io.run, "run_fitter",
+                        lambda model, inputs, fitter=None: (model, {"converged": False}))
+    assert main(["fit", str(tmp_path / "n.feedme"), "--quiet"]) == 1
+    assert (tmp_path / "n.fits").is_file()  # outputs are still written

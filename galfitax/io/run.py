@@ -28,7 +28,8 @@ from galfitax.io.feedme import model_components, read_feedme
 from galfitax.io.files import check_output_path
 from galfitax.io.images import FitInputs, read_fits_image, read_mask
 
-__all__ = ["FitRun", "convolve", "fit_feedme", "fit_imfit", "run_fitter", "write_outputs"]
+__all__ = ["FitRun", "convolve", "fit_feedme", "fit_imfit", "run_fitter", "unwrap_model",
+           "write_outputs"]
 
 
 @dataclass
@@ -302,7 +303,7 @@ def write_outputs(run, output, *, overwrite=False, protected=(), extras=True, fi
     if "config" in targets:
         from galfitax.io.imfit_config import write_imfit_config
 
-        written["config"] = write_imfit_config(_unwrap(run.fitted), targets["config"],
+        written["config"] = write_imfit_config(unwrap_model(run.fitted), targets["config"],
                                                overwrite=overwrite)
     if "figure" in targets:
         from galfitax.plotting import plot_fit
@@ -312,7 +313,8 @@ def write_outputs(run, output, *, overwrite=False, protected=(), extras=True, fi
     return written
 
 
-def _unwrap(model):
+def unwrap_model(model):
+    """The model inside PSF-convolution wrappers (the model itself if none)."""
     inner = model
     while hasattr(getattr(inner, "model", None), "param_names"):
         inner = inner.model
