@@ -60,8 +60,7 @@ def gaussian_reference():
     (sampled_gaussian(SIGMA_PSF, 6, 1), {"pixel_response": "sampled"}, 2e-6),
     (CircularGaussianPRF(fwhm=SIGMA_PSF * SIGMA_TO_FWHM), {"oversampling": 3, "psf_shape": 17},
      1e-8),
-    (sampled_gaussian(SIGMA_PSF, 16, 2), {"psf_oversampling": 2, "pixel_response": "sampled"},
-     1e-7),
+    (sampled_gaussian(SIGMA_PSF, 16, 2), {"psf_oversampling": 2}, 1e-7),
 ], ids=["prf-model", "psf-model", "sampled-array", "prf-oversampled-3", "array-oversampled-2"])
 def test_gaussian_convolved_with_gaussian_is_analytic(grid, galaxy, gaussian_reference, psf,
                                                       options, rtol):

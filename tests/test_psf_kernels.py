@@ -137,6 +137,12 @@ def test_bad_options_raise():
         make_kernel(psf, pixel_response="box")
     with pytest.raises(InvalidPSFError, match="differs from psf_oversampling"):
         make_kernel(psf, oversampling=2, psf_oversampling=3)
+    with pytest.raises(InvalidPSFError, match="differs from psf_oversampling=1"):
+        make_kernel(psf, oversampling=2)  # an image-sampled array cannot be used 2x finer
+    assert make_kernel(psf).pixel_response == "integrated"  # a star image is a PRF
+    fine_psf = gaussian_prf_image(10, oversampling=2)
+    fine = make_kernel(fine_psf / fine_psf.sum(), psf_oversampling=2)
+    assert (fine.oversampling, fine.pixel_response) == (2, "sampled")
     with pytest.raises(InvalidPSFError, match="oversampling must be a positive integer"):
         make_kernel(psf, oversampling=1.5)
     with pytest.raises(InvalidPSFError, match="psf_shape applies to PSF models"):

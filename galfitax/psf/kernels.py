@@ -251,14 +251,18 @@ def make_kernel(psf, *, oversampling=None, psf_oversampling=None, normalize=True
     psf_oversampling : int, optional
         For arrays and FITS files: how many times finer than the image the
         PSF is sampled (GALFIT's "PSF fine sampling factor"), default 1.
+        ``oversampling`` must then equal it (or be omitted).
     normalize : bool
         Normalise arrays that do not sum to 1 (with a warning) instead of
         raising. Kernels from models are always normalised over their box.
     pixel_response : {"integrated", "sampled", "galfit"}, optional
         What the samples are (see :mod:`galfitax.psf.kernels`). Default
-        ``"integrated"``: star images and ePSFs are PRFs, and analytic
-        models are pixel-integrated here (``"sampled"`` evaluates an
-        analytic model at the sample points instead).
+        ``"integrated"`` for models (ePSFs and ``*PRF`` models are PRFs;
+        other models are pixel-integrated here, ``"sampled"`` evaluates them
+        at the sample points instead) and for arrays at the image sampling
+        (star images are PRFs); ``"sampled"`` for arrays with
+        ``psf_oversampling > 1`` (optics models such as TinyTim or WebbPSF
+        sampled finer than the detector, as GALFIT expects them).
     psf_shape : int or (int, int), optional
         Size in image pixels of the box a model PSF is sampled on. Default:
         the data of image models, else 4 FWHM either side (4 to 32 pixels).
@@ -308,13 +312,17 @@ def make_kernel(psf, *, oversampling=None, psf_oversampling=None, normalize=True
         psf = _read_fits(psf, hdu)
     if psf_oversampling is not None:
         psf_oversampling = _positive_int(psf_oversampling, "psf_oversampling")
-    if oversampling is None:
-        oversampling = psf_oversampling or 1
-    if psf_oversampling not in (None, oversampling):
+    if psf_oversampling is None:
+        psf_oversampling = 1
+    if oversampling not in (None, psf_oversampling):
         raise InvalidPSFError(
             f"oversampling={oversampling} differs from psf_oversampling={psf_oversampling}; "
-            "a PSF array is used at its own sampling (resample it first)")
+            "a PSF array is used at its own sampling (give psf_oversampling, the PSF "
+            "samples per image pixel, or resample the PSF first)")
     if psf_shape is not None:
         raise InvalidPSFError("psf_shape applies to PSF models; crop arrays yourself")
-    return PSFKernel(psf, oversampling=oversampling,
-                     pixel_response=pixel_response or "integrated", normalize=normalize)
+    if pixel_response is None:
+        # star images are PRFs; PSFs finer than the detector come from optics models
+        pixel_response = "integrated" if psf_oversampling == 1 else "sampled"
+    return PSFKernel(psf, oversampling=psf_oversampling, pixel_response=pixel_response,
+                     normalize=normalize)
