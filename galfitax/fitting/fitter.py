@@ -323,7 +323,7 @@ class LevMarFitter(Fitter):
                                     LMOptions(ftol, xtol, gtol, maxiter), batched=True)
         fitted, infos = [], []
         for k in range(n_stamps):
-            single = type(result)(*(leaf[k] for leaf in result))
+            single = type(result)(*(None if leaf is None else leaf[k] for leaf in result))
             copy = model.copy()
             copy.parameters = pmap.matrix @ single.params + offsets[k]
             infos.append(self._finish(copy, pmap, single, fisher[k], prepared[k],
