@@ -106,6 +106,24 @@ def test_point_source_is_the_shifted_psf(grid, oversampling, rtol):
     assert np.abs(image - reference).max() < rtol * reference.max()
 
 
+def test_batched_rendering_matches_one_by_one(grid):
+    import jax
+
+    from galfitax._jax.render import render_plan_grid
+
+    point = galfitax.PointSource2D(flux=500.0, x_0=14.37, y_0=17.81)
+    conv = PSFConvolvedModel(point, CircularGaussianPRF(fwhm=3.0), psf_shape=21)
+    plan = build_plan(conv)[0]
+    batch = np.array([[500.0, 14.37, 17.81], [300.0, 10.2, 11.1], [50.0, -30.0, 70.0]])
+    with jax.enable_x64(True):
+        images = np.asarray(jax.jit(jax.vmap(
+            lambda pvec: render_plan_grid(plan, pvec, 0.0, 0.0, 1.0, SHAPE)))(batch))
+    for pvec, image in zip(batch, images):
+        conv.parameters = pvec
+        np.testing.assert_allclose(image, conv(*grid), rtol=0, atol=1e-12)
+    assert np.abs(images[2]).max() < 1e-12  # a PSF that cannot reach the frame adds nothing
+
+
 def test_point_source_matches_photutils_image_psf(grid):
     oversampling = 4
     y, x = np.mgrid[-40:41, -40:41] / oversampling

@@ -80,11 +80,7 @@ class PSFKernel:
             raise InvalidPSFError(
                 f"pixel_response must be one of {PIXEL_RESPONSES}, got {pixel_response!r}")
         array = validate_psf_array(array, normalize=normalize, oversampling=oversampling)
-        digest = hashlib.sha1(array.tobytes()).hexdigest()
-        object.__setattr__(self, "array", array)
-        object.__setattr__(self, "oversampling", oversampling)
-        object.__setattr__(self, "pixel_response", pixel_response)
-        object.__setattr__(self, "_key", (digest, array.shape, oversampling, pixel_response))
+        _set_state(self, array, oversampling, pixel_response)
 
     def __setattr__(self, name, value):
         raise AttributeError("PSFKernel is immutable")
@@ -118,8 +114,20 @@ class PSFKernel:
         return tuple(n / self.oversampling for n in self.shape)
 
 
+def _set_state(kernel, array, oversampling, pixel_response):
+    array.setflags(write=False)
+    digest = hashlib.sha1(array.tobytes()).hexdigest()
+    for name, value in (("array", array), ("oversampling", oversampling),
+                        ("pixel_response", pixel_response),
+                        ("_key", (digest, array.shape, oversampling, pixel_response))):
+        object.__setattr__(kernel, name, value)
+
+
 def _rebuild_kernel(array, oversampling, pixel_response):
-    return PSFKernel(array, oversampling=oversampling, pixel_response=pixel_response)
+    """Unpickle without re-validating (and re-warning about) an already validated array."""
+    kernel = object.__new__(PSFKernel)
+    _set_state(kernel, array, oversampling, pixel_response)
+    return kernel
 
 
 def _read_fits(path, hdu):
