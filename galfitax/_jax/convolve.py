@@ -103,7 +103,7 @@ class ConvolutionGeometry:
         return prf * shift / fine_pixel, prf * shift
 
 
-@functools.lru_cache(maxsize=128)
+@functools.lru_cache(maxsize=32)  # each holds two complex arrays of the FFT size
 def convolution_geometry(kernel, pad, shape):
     """Cached `ConvolutionGeometry` (numpy, computed once per kernel, pad and shape)."""
     return ConvolutionGeometry(kernel, pad, shape)
