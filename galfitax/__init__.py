@@ -26,6 +26,7 @@ from galfitax.models import (
     evaluate_model,
 )
 from galfitax.models.convolved import PSFConvolvedModel
+from galfitax.multiband import Band, MultiBandFitter, MultiBandModel
 from galfitax.settings import IntegrationSettings
 
 try:
@@ -34,6 +35,7 @@ except ImportError:  # pragma: no cover - running from a source tree without a b
     __version__ = "0.0.0"
 
 __all__ = [
+    "Band",
     "BrokenExponential2D",
     "CoreSersic2D",
     "DeVaucouleurs2D",
@@ -48,6 +50,8 @@ __all__ = [
     "King2D",
     "LevMarFitter",
     "Moffat2D",
+    "MultiBandFitter",
+    "MultiBandModel",
     "Nuker2D",
     "PSFConvolvedModel",
     "PointSource2D",

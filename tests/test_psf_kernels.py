@@ -139,7 +139,9 @@ def test_bad_options_raise():
         make_kernel(psf, oversampling=2, psf_oversampling=3)
     with pytest.raises(InvalidPSFError, match="differs from psf_oversampling=1"):
         make_kernel(psf, oversampling=2)  # an image-sampled array cannot be used 2x finer
-    assert make_kernel(psf).pixel_response == "integrated"  # a star image is a PRF
+    # image-sampled arrays are used as GALFIT/imfit use them, unless told they are PRFs
+    assert make_kernel(psf).pixel_response == "galfit"
+    assert make_kernel(psf, pixel_response="integrated").pixel_response == "integrated"
     fine_psf = gaussian_prf_image(10, oversampling=2)
     fine = make_kernel(fine_psf / fine_psf.sum(), psf_oversampling=2)
     assert (fine.oversampling, fine.pixel_response) == (2, "sampled")

@@ -533,10 +533,12 @@ def _fit_info_table(model):
                   "NGOOD": np.asarray(info.get("band_n_good", [0] * model.n_bands), int),
                   "CHI2NU": np.asarray(info.get("band_chi2_nu", [np.nan] * model.n_bands),
                                        float)},
-                 meta={"CHI2": float(info.get("chi2", np.nan)),
-                       "CHI2NU": float(info.get("chi2_nu", np.nan)),
-                       "NDOF": int(info.get("dof", 0)), "NITER": int(info.get("n_iter", 0)),
-                       "CONVERGD": bool(info.get("converged", False))})
+                 meta={key: value for key, value in (
+                     ("CHI2", float(info.get("chi2", np.nan))),
+                     ("CHI2NU", float(info.get("chi2_nu", np.nan))),
+                     ("NDOF", int(info.get("dof", 0))), ("NITER", int(info.get("n_iter", 0))),
+                     ("CONVERGD", bool(info.get("converged", False))))
+                     if not (isinstance(value, float) and np.isnan(value))})
 
 
 def write_galfitm(path, model, bands, *, names=None, overwrite=False, protected=()):

@@ -146,9 +146,11 @@ class PSFConvolvedModel(Profile2D):
         Normalise a PSF array that does not sum to 1, with a
         `~galfitax.exceptions.PSFCorrectionWarning`, instead of raising.
     pixel_response : {"integrated", "sampled", "galfit"}, optional
-        What the PSF samples are (see `galfitax.psf.make_kernel` for the
-        defaults: a PRF, except arrays with ``psf_oversampling > 1``, taken
-        as point samples). ``"galfit"`` reproduces GALFIT / imfit.
+        What the PSF samples are (see `galfitax.psf.make_kernel`). Defaults:
+        PSF models give a PRF (``"integrated"``); arrays and FITS files at
+        the image sampling are used as GALFIT / imfit use them
+        (``"galfit"``, so the same files give the same fit); arrays with
+        ``psf_oversampling > 1`` are point samples (``"sampled"``).
     psf_shape : int or (int, int), optional
         Size in image pixels of the box a PSF *model* is sampled on.
     psf_position : (float, float), optional

@@ -267,8 +267,11 @@ def make_kernel(psf, *, oversampling=None, psf_oversampling=None, normalize=True
         What the samples are (see :mod:`galfitax.psf.kernels`). Default
         ``"integrated"`` for models (ePSFs and ``*PRF`` models are PRFs;
         other models are pixel-integrated here, ``"sampled"`` evaluates them
-        at the sample points instead) and for arrays at the image sampling
-        (star images are PRFs); ``"sampled"`` for arrays with
+        at the sample points instead); ``"galfit"`` for arrays and FITS
+        files at the image sampling (used exactly as GALFIT and imfit use
+        them, so the same inputs give the same fit; pass ``"integrated"`` to
+        treat a star image as a PRF and count the pixel response once);
+        ``"sampled"`` for arrays with
         ``psf_oversampling > 1`` (optics models such as TinyTim or WebbPSF
         sampled finer than the detector, as GALFIT expects them).
     psf_shape : int or (int, int), optional
@@ -330,7 +333,9 @@ def make_kernel(psf, *, oversampling=None, psf_oversampling=None, normalize=True
     if psf_shape is not None:
         raise InvalidPSFError("psf_shape applies to PSF models; crop arrays yourself")
     if pixel_response is None:
-        # star images are PRFs; PSFs finer than the detector come from optics models
-        pixel_response = "integrated" if psf_oversampling == 1 else "sampled"
+        # PSF images at the image sampling are used as GALFIT and imfit use them, so fits
+        # of the same files give the same answers; PSFs finer than the detector come
+        # from optics models and are point samples
+        pixel_response = "galfit" if psf_oversampling == 1 else "sampled"
     return PSFKernel(psf, oversampling=psf_oversampling, pixel_response=pixel_response,
                      normalize=normalize)
