@@ -3,6 +3,11 @@
 A model pixel value is the integral of the surface brightness over the pixel
 (flux in the pixel), never a sample at its centre. See
 :class:`galfitax.IntegrationSettings` for the scheme and its knobs.
+
+Every expensive function of a component (its surface brightness, its
+enclosed-flux function) is evaluated once, on one stacked array of all the
+points that need it: the compiled graph stays small, which keeps
+compilation fast.
 """
 
 import jax
@@ -19,58 +24,60 @@ def _gauss_legendre(order, lo=-0.5, hi=0.5):
     return lo + (hi - lo) * 0.5 * (nodes + 1.0), (hi - lo) * 0.5 * weights
 
 
-def _triangle_integral(profile, p, far, along, swap, settings):
-    """Integral over the triangle (centre, (far, 0), (far, along)) in local axes.
-
-    ``far`` and ``along`` are signed offsets from the centre; ``swap`` says the
-    far edge is a line of constant y (so local (u, v) = image (y, x)).
-    Written as ``int dpsi F(r_ell(P)) / g(psi)^2`` over the angle subtended.
-    """
-    order = settings.patch_quadrature
-    abs_far = jnp.abs(far)
-    safe_far = jnp.where(abs_far > 0, abs_far, 1.0)
-    psi_max = jnp.arctan2(jnp.abs(along), safe_far)
-    t, w = _gauss_legendre(order, 0.0, 1.0)
-    psi = psi_max[..., None] * t
-    u = jnp.sign(far)[..., None] * safe_far[..., None] * jnp.ones_like(psi)
-    v = jnp.sign(along)[..., None] * safe_far[..., None] * jnp.tan(psi)
-    dx, dy = (v, u) if swap else (u, v)
-    x = p["x_0"] + dx
-    y = p["y_0"] + dy
-    r_ell = profile.elliptical_radius(x, y, p)
-    dist2 = dx * dx + dy * dy
-    safe_r = jnp.where(r_ell > 0, r_ell, 1.0)
-    integrand = jnp.where(
-        r_ell > 0,
-        dist2 / safe_r**2 * profile.enclosed(r_ell, p, settings.radial_quadrature),
-        0.0,
-    )
-    value = psi_max * jnp.sum(integrand * w, axis=-1)
-    return jnp.where(abs_far > 0, value, 0.0)
+# 1 on the first of the two triangles of a corner rectangle, 0 on the second
+_FIRST_TRIANGLE = np.array([1.0, 0.0])[:, None]
 
 
-def corner_integral(profile, p, dx, dy, settings):
+def corner_integral(profile, c, dx, dy, settings):
     """Signed flux in the rectangle spanned by the centre and offset ``(dx, dy)``.
 
-    ``S(dx, dy) = sign(dx) sign(dy) * flux in [0, dx] x [0, dy]`` (relative to
-    the profile centre), computed exactly up to the angular quadrature. The
-    integral over any pixel is ``S`` differenced over its four corners.
+    ``S(dx, dy) = sign(dx) sign(dy) * flux in [0, dx] x [0, dy]`` (offsets
+    from the profile centre), so that the flux in any pixel is ``S``
+    differenced over its four corners. The rectangle is cut along its
+    diagonal into two triangles with a vertex on the centre; in polar
+    coordinates about the centre the radial integral of a triangle is the
+    profile's enclosed-flux function ``F`` at its far edge, leaving the 1-D
+    integral ``int dpsi F(r_ell(P)) |P|^2 / r_ell(P)^2`` over the edge points
+    ``P``. The edge is parametrised as ``P = (far, far sinh s)``, which
+    spaces the ``patch_quadrature`` Gauss-Legendre nodes logarithmically in
+    distance along edges that pass close to the centre.
     """
-    t_vertical_edge = _triangle_integral(profile, p, dx, dy, False, settings)
-    t_horizontal_edge = _triangle_integral(profile, p, dy, dx, True, settings)
-    return jnp.sign(dx) * jnp.sign(dy) * (t_vertical_edge + t_horizontal_edge)
+    # trailing axes (triangle, node): triangle 0 has its far edge on the line
+    # x = dx, triangle 1 on y = dy; built by broadcasting (no stacking), so the
+    # whole computation fuses into a few kernels
+    dx, dy = jnp.asarray(dx)[..., None, None], jnp.asarray(dy)[..., None, None]
+    first = _FIRST_TRIANGLE
+    far = first * dx + (1.0 - first) * dy
+    along = first * dy + (1.0 - first) * dx
+    abs_far = jnp.abs(far)
+    positive = abs_far > 0
+    safe_far = jnp.where(positive, abs_far, 1.0)
+    s_max = jnp.arcsinh(jnp.abs(along) / safe_far)
+    t, w = _gauss_legendre(settings.patch_quadrature, 0.0, 1.0)
+    s = s_max * t
+    u = jnp.where(positive, jnp.sign(far), 1.0) * safe_far
+    v = jnp.sign(along) * safe_far * jnp.sinh(s)
+    r_ell = profile.radius_of_offsets(first * u + (1.0 - first) * v,
+                                      first * v + (1.0 - first) * u, c)
+    safe_r = jnp.where(r_ell > 0, r_ell, 1.0)
+    # materialised once (see special.gammainc_lower)
+    weight = jnp.where(positive, s_max * w * safe_far**2 * jnp.cosh(s) / safe_r**2, 0.0)
+    safe_r, weight = jax.lax.optimization_barrier((safe_r, weight))
+    flux = jnp.sum(profile.enclosed(safe_r, c) * weight, axis=(-2, -1))
+    return jnp.sign(dx[..., 0, 0]) * jnp.sign(dy[..., 0, 0]) * flux
 
 
-def _subsampled(profile, p, x, y, h, order, settings):
-    """Gauss-Legendre ``order`` x ``order`` pixel integral of pixels of side ``h``."""
+def _pixel_quadrature(profile, c, x, y, h, order):
+    """``order`` x ``order`` Gauss-Legendre integrals over pixels of side ``h`` centred on x, y.
+
+    One surface-brightness evaluation on the broadcast array
+    ``x.shape + (order, order)``.
+    """
     nodes, weights = _gauss_legendre(order)
-    total = 0.0
-    for node_y, weight_y in zip(nodes, weights):
-        for node_x, weight_x in zip(nodes, weights):
-            sb = profile.surface_brightness(x + h * node_x, y + h * node_y, p,
-                                            settings.radial_quadrature)
-            total = total + (weight_x * weight_y) * sb
-    return total * h * h
+    xs = x[..., None, None] + h * nodes[None, :]
+    ys = y[..., None, None] + h * nodes[:, None]
+    sb = profile.surface_brightness(xs, ys, c)
+    return jnp.sum(sb * np.outer(weights, weights), axis=(-2, -1)) * (h * h)
 
 
 def _point_source_grid(p, x_start, y_start, h, shape):
@@ -81,6 +88,11 @@ def _point_source_grid(p, x_start, y_start, h, shape):
     image = jnp.zeros(shape)
     return image.at[jnp.clip(row, 0, ny - 1), jnp.clip(col, 0, nx - 1)].add(
         jnp.where(inside, p["flux"], 0.0))
+
+
+def _patch_corners(start, size, origin, h, centre):
+    """Offsets from the centre of the ``size + 1`` pixel edges of a patch."""
+    return origin + h * (start + jnp.arange(size + 1) - 0.5) - centre
 
 
 def render_grid(kind, p, x_start, y_start, h, shape, settings):
@@ -102,29 +114,36 @@ def render_grid(kind, p, x_start, y_start, h, shape, settings):
     """
     profile = get_profile(kind)
     ny, nx = shape
-    x = x_start + h * jnp.arange(nx)[None, :]
-    y = y_start + h * jnp.arange(ny)[:, None]
     if kind == "point":
         return _point_source_grid(p, x_start, y_start, h, shape)
+    c = profile.prepare(p, settings)
+    x = x_start + h * jnp.arange(nx)[None, :]
+    y = y_start + h * jnp.arange(ny)[:, None]
     if kind in ("flat_sky", "tilted_sky"):
         # constant and linear surfaces: the centre value is the exact pixel mean
-        return jnp.broadcast_to(profile.surface_brightness(x, y, p), shape) * h * h
-    image = _subsampled(profile, p, x, y, h, settings.subsampling, settings)
+        return jnp.broadcast_to(profile.surface_brightness(x, y, c), shape) * h * h
+    image = _pixel_quadrature(profile, c, x, y, h, settings.subsampling)
     size_y, size_x = min(settings.patch_size, ny), min(settings.patch_size, nx)
-    col = jnp.floor((p["x_0"] - x_start) / h + 0.5).astype(int)
-    row = jnp.floor((p["y_0"] - y_start) / h + 0.5).astype(int)
+    col = jnp.floor((c["x_0"] - x_start) / h + 0.5).astype(int)
+    row = jnp.floor((c["y_0"] - y_start) / h + 0.5).astype(int)
     start_x = jnp.clip(col - size_x // 2, 0, nx - size_x)
     start_y = jnp.clip(row - size_y // 2, 0, ny - size_y)
     if profile.elliptical:
-        corners_x = x_start + h * (start_x + jnp.arange(size_x + 1) - 0.5) - p["x_0"]
-        corners_y = y_start + h * (start_y + jnp.arange(size_y + 1) - 0.5) - p["y_0"]
-        s = corner_integral(profile, p, corners_x[None, :], corners_y[:, None], settings)
+        corners_x = _patch_corners(start_x, size_x, x_start, h, c["x_0"])
+        corners_y = _patch_corners(start_y, size_y, y_start, h, c["y_0"])
+        s = corner_integral(profile, c, corners_x[None, :], corners_y[:, None], settings)
         patch = s[1:, 1:] - s[1:, :-1] - s[:-1, 1:] + s[:-1, :-1]
     else:
         patch_x = x_start + h * (start_x + jnp.arange(size_x))[None, :]
         patch_y = y_start + h * (start_y + jnp.arange(size_y))[:, None]
-        patch = _subsampled(profile, p, patch_x, patch_y, h, settings.patch_subsampling, settings)
+        patch = _pixel_quadrature(profile, c, patch_x, patch_y, h, settings.patch_subsampling)
     return jax.lax.dynamic_update_slice(image, patch, (start_y, start_x))
+
+
+# corners of a unit pixel and the signs that turn corner integrals into its flux
+_CORNER_DX = np.array([0.5, -0.5, 0.5, -0.5])
+_CORNER_DY = np.array([0.5, 0.5, -0.5, -0.5])
+_CORNER_SIGN = np.array([1.0, -1.0, -1.0, 1.0])
 
 
 def render_points(kind, p, x, y, settings):
@@ -133,16 +152,17 @@ def render_points(kind, p, x, y, settings):
     if kind == "point":
         inside = (jnp.abs(x - p["x_0"]) < 0.5) & (jnp.abs(y - p["y_0"]) < 0.5)
         return jnp.where(inside, p["flux"], 0.0)
+    c = profile.prepare(p, settings)
     if kind in ("flat_sky", "tilted_sky"):
-        return jnp.broadcast_to(profile.surface_brightness(x, y, p),
+        return jnp.broadcast_to(profile.surface_brightness(x, y, c),
                                 jnp.broadcast_shapes(jnp.shape(x), jnp.shape(y)))
-    values = _subsampled(profile, p, x, y, 1.0, settings.subsampling, settings)
+    values = _pixel_quadrature(profile, c, x, y, 1.0, settings.subsampling)
     half = settings.patch_size / 2.0
-    near = (jnp.abs(x - p["x_0"]) < half) & (jnp.abs(y - p["y_0"]) < half)
+    near = (jnp.abs(x - c["x_0"]) < half) & (jnp.abs(y - c["y_0"]) < half)
     if profile.elliptical:
-        def s(sx, sy):
-            return corner_integral(profile, p, x + sx - p["x_0"], y + sy - p["y_0"], settings)
-        exact = s(0.5, 0.5) - s(-0.5, 0.5) - s(0.5, -0.5) + s(-0.5, -0.5)
+        s = corner_integral(profile, c, (x - c["x_0"])[..., None] + _CORNER_DX,
+                            (y - c["y_0"])[..., None] + _CORNER_DY, settings)
+        exact = jnp.sum(s * _CORNER_SIGN, axis=-1)
     else:
-        exact = _subsampled(profile, p, x, y, 1.0, settings.patch_subsampling, settings)
+        exact = _pixel_quadrature(profile, c, x, y, 1.0, settings.patch_subsampling)
     return jnp.where(near, exact, values)

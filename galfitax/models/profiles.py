@@ -51,12 +51,25 @@ def _geometry():
 _GEOMETRY_RANGES = {"ellip": _ELLIP, "c0": _C0}
 
 
+class _EllipticalProfile2D(Profile2D):
+    """Profiles on (generalised) elliptical isophotes, with the boxy/disky ``c0``."""
+
+    def _galfitax_plan(self, offset):
+        plan, checks, n_params = super()._galfitax_plan(offset)
+        if self.c0.fixed and not self.c0.tied and self.c0.value == 0:
+            # pure ellipses (the common case) compile to the cheaper sqrt formula
+            node, kind, indexed, constants, settings = plan
+            indexed = tuple(item for item in indexed if item[0] != "c0")
+            plan = (node, kind, indexed, constants + (("c0", 0.0),), settings)
+        return plan, checks, n_params
+
+
 def _elliptical_class(name, kind, doc, params, ranges):
     namespace = {"__doc__": doc, "_kind": kind, "__module__": __name__,
                  "_valid_ranges": {**ranges, **_GEOMETRY_RANGES}}
     namespace.update(params)
     namespace.update(_geometry())
-    return type(name, (Profile2D,), namespace)
+    return type(name, (_EllipticalProfile2D,), namespace)
 
 
 def sersic_bn(n):
@@ -64,7 +77,7 @@ def sersic_bn(n):
     return gammaincinv(2.0 * np.asarray(n, dtype=float), 0.5)
 
 
-class Sersic2D(Profile2D):
+class Sersic2D(_EllipticalProfile2D):
     r"""Sersic profile with total flux (astropy's Sersic2D with ``flux`` for ``amplitude``).
 
     .. math::
