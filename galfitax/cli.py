@@ -113,6 +113,7 @@ def _report(args, label, run):
 
 
 def _fit_feedmes(args):
+    from galfitax.io.galfitm import fit_galfitm, is_galfitm_feedme
     from galfitax.io.run import fit_feedme
 
     from galfitax.exceptions import GalfitaxError
@@ -121,7 +122,8 @@ def _fit_feedmes(args):
     for name in args.files:
         try:
             with _Progress(f"fitting {name}", args.quiet):
-                run = fit_feedme(name, overwrite=args.overwrite, figure=args.figure)
+                fit = fit_galfitm if is_galfitm_feedme(name) else fit_feedme  # multiband
+                run = fit(name, overwrite=args.overwrite, figure=args.figure)
         except (GalfitaxError, OSError) as exc:
             if len(args.files) == 1:
                 raise

@@ -212,8 +212,10 @@ def test_results_table_has_one_row_per_component_and_band(folder, tmp_path):
 
 def test_fit_galfitm_without_fitting_writes_outputs(folder):
     path = write(folder, psf="none", option=2)
-    model, bands, outputs = fit_galfitm(path)
-    assert set(outputs) == {"imgblock", "table"}
+    run = fit_galfitm(path)
+    outputs = run.outputs
+    assert set(outputs) == {"imgblock", "table"} and run.converged
+    assert [band.name for band in run.bands] == ["g", "r", "i"]
     with fits.open(outputs["imgblock"]) as hdul:
         assert "MODEL_I" in hdul
         assert float(np.nansum(hdul["MODEL_I"].data)) > 0
@@ -226,3 +228,12 @@ def test_single_band_feedme_is_not_galfitm(tmp_path):
     path.write_text("A) gal.fits\nB) out.fits\n0) sersic\n1) 10 10 1 1\n")
     assert not is_galfitm_feedme(path)
     assert not is_galfitm_feedme(tmp_path / "missing.feedme")
+
+
+def test_cli_dispatches_galfitm_feedmes(folder, capsys):
+    from galfitax.cli import main
+
+    path = write(folder, psf="none", option=2)
+    assert main(["fit", str(path)]) == 0
+    assert (folder / "out.fits").exists() and (folder / "out.ecsv").exists()
+    assert "out.fits" in capsys.readouterr().out

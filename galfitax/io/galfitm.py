@@ -38,12 +38,12 @@ import numpy as np
 from astropy.io import fits
 from astropy.table import Table, vstack
 
-from galfitax.exceptions import InputFileError
+from galfitax.exceptions import ConfigurationError, InputFileError
 from galfitax.io.conventions import COMPONENTS, Photometry, galfit_to_model
 from galfitax.io.feedme import GalfitComponent, GalfitSetup, _model_params, _split
 from galfitax.io.files import atomic_write, check_output_path
 
-__all__ = ["GalfitmSetup", "fit_galfitm", "galfitm_results_table", "is_galfitm_feedme",
+__all__ = ["GalfitmRun", "GalfitmSetup", "fit_galfitm", "galfitm_results_table", "is_galfitm_feedme",
            "read_galfitm", "write_galfitm"]
 
 _PER_BAND_FILES = {"A": "data", "C": "sigma", "D": "psf", "F": "mask"}
@@ -596,23 +596,47 @@ def write_galfitm(path, model, bands, *, names=None, overwrite=False, protected=
                         overwrite=overwrite, protected=protected, suffix=".fits")
 
 
-def fit_galfitm(path, *, fitter=None, overwrite=False, write=True):
+@dataclass
+class GalfitmRun:
+    """What `fit_galfitm` did: the fitted model, the bands, ``fit_info`` and the outputs."""
+
+    model: object
+    bands: list
+    fit_info: dict
+    outputs: dict
+
+    @property
+    def converged(self):
+        """Whether the fit converged (True when no fit was run, ``P) 1/2``)."""
+        return bool(self.fit_info.get("converged", True))
+
+
+def fit_galfitm(path, *, fitter=None, overwrite=False, write=True, figure=False):
     """Run a GALFITM feedme: read, fit jointly, write the GALFITM-layout outputs.
 
     Writes ``B)`` (FITS, `write_galfitm`) and an ECSV table next to it
     (`galfitm_results_table`). ``P) 1`` or ``2`` writes the starting model
     without fitting.
 
+    Parameters
+    ----------
+    path : str, path-like or GalfitmSetup
+    fitter : `~galfitax.multiband.MultiBandFitter`, optional
+    overwrite : bool
+        Replace existing outputs (inputs are never replaced).
+    write : bool
+        Write the output files.
+    figure : bool
+        Not available for multiband fits (raises `ConfigurationError`).
+
     Returns
     -------
-    model : `~galfitax.multiband.MultiBandModel`
-        The fitted (or starting) model.
-    bands : list of `~galfitax.multiband.Band`
-    outputs : dict
-        Paths written by kind.
+    GalfitmRun
     """
     from galfitax.multiband import MultiBandFitter
 
+    if figure:
+        raise ConfigurationError("figures are not available for multiband (GALFITM) fits")
     setup = path if isinstance(path, GalfitmSetup) else read_galfitm(path)
     bands = setup.load_bands()
     model = setup.build_model([band.exptime for band in bands], bands[0].shape)
@@ -634,4 +658,4 @@ def fit_galfitm(path, *, fitter=None, overwrite=False, write=True):
         outputs["table"] = atomic_write(
             table_path, lambda tmp: table.write(tmp, format="ascii.ecsv", overwrite=True),
             overwrite=overwrite, protected=protected, suffix=".ecsv")
-    return fitted, bands, outputs
+    return GalfitmRun(fitted, bands, dict(fitted.fit_info or {}), outputs)
