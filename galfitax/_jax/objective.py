@@ -122,12 +122,18 @@ def term_images(specs, theta, terms):
 
 @jax.custom_jvp
 def poisson_deviance_residual(model, data):
-    """``sign(m - d) sqrt(2 (m - d + d ln(d/m)))``, smooth through ``m = d``."""
+    """``sign(m - d) sqrt(2 (m - d + d ln(d/m)))``, smooth through ``m = d``.
+
+    Written as ``2 d (t - log1p(t))`` with ``t = (m - d) / d`` so that it keeps
+    full relative precision when ``m`` is close to ``d``; ``d <= 0`` gives
+    ``2 (m - d)``.
+    """
     model = jnp.maximum(model, jnp.finfo(model.dtype).tiny)
-    safe_data = jnp.where(data > 0, data, 1.0)
-    log_term = jnp.where(data > 0, data * jnp.log(safe_data / model), 0.0)
-    deviance = jnp.maximum(2.0 * (model - data + log_term), 0.0)
-    return jnp.sign(model - data) * jnp.sqrt(deviance)
+    positive = data > 0
+    safe_data = jnp.where(positive, data, 1.0)
+    t = (model - data) / safe_data
+    deviance = jnp.where(positive, 2.0 * safe_data * (t - jnp.log1p(t)), 2.0 * (model - data))
+    return jnp.sign(model - data) * jnp.sqrt(jnp.maximum(deviance, 0.0))
 
 
 @poisson_deviance_residual.defjvp
