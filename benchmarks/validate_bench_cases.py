@@ -111,7 +111,7 @@ def component_snr(truth):
     return [snr["target_total"]] * n_comp
 
 
-def fit_case(folder):
+def fit_case(folder, repeat=True):
     from galfitax import LevMarFitter
 
     truth = json.loads((folder / "truth.json").read_text())
@@ -126,11 +126,13 @@ def fit_case(folder):
         warnings.simplefilter("ignore")
         fitted = fitter.fit_image(model, data, sigma=sigma, mask=mask)
     t_first = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        fitter.fit_image(model, data, sigma=sigma, mask=mask)
-    t_again = time.perf_counter() - t0
+    t_again = math.nan
+    if repeat:  # the same fit again: no compilation
+        t0 = time.perf_counter()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            fitter.fit_image(model, data, sigma=sigma, mask=mask)
+        t_again = time.perf_counter() - t0
     info = fitter.fit_info
     comps = recovered(fitted, len(truth["components"]))
     rows = []
@@ -164,8 +166,10 @@ def robust_std(values):
 def summarize(cases, rows):
     n_conv = sum(c["converged"] for c in cases)
     print(f"\nconverged: {n_conv}/{len(cases)} ({100.0 * n_conv / max(len(cases), 1):.1f}%)")
-    print(f"median t_fit (first call, with compilation) {np.median([c['t_first'] for c in cases]):.2f}"
-          f" s; repeated call {np.median([c['t_fit'] for c in cases]):.2f} s; "
+    t_first = np.median([c["t_first"] for c in cases])
+    t_again = np.nanmedian([c["t_fit"] for c in cases])
+    print(f"median t_fit (first call, with compilation) {t_first:.2f} s; repeated call "
+          f"{t_again:.2f} s; "
           f"median nfev {np.median([c['nfev'] for c in cases]):.0f}; "
           f"median chi2_nu {np.median([c['chi2_nu'] for c in cases]):.4f}")
     print("\n| group | n | med abs dmag | med abs rel r_e | med abs rel n | med abs rel q |"
@@ -205,6 +209,10 @@ def main(argv=None):
     parser.add_argument("--every", type=int, default=1, help="fit every k-th case per family")
     parser.add_argument("--only", default=None, help="substring of case names to keep")
     parser.add_argument("--out", type=Path, default=None, help="write all records as JSON")
+    parser.add_argument("--resume", type=Path, nargs="*", default=[],
+                        help="JSON files of earlier runs: their cases are kept, not refitted")
+    parser.add_argument("--no-repeat", action="store_true",
+                        help="do not time a second (compiled) call of each fit")
     args = parser.parse_args(argv)
     families = args.families.split(",")
     folders = [f for f in sorted(args.cases.iterdir())
@@ -212,8 +220,15 @@ def main(argv=None):
     folders = [f for fam in families
                for f in [g for g in folders if g.name[0] == fam][::args.every]]
     cases, rows = [], []
+    for path in args.resume:
+        earlier = json.loads(path.read_text())
+        cases.extend(earlier["cases"])
+        rows.extend(earlier["rows"])
+    done = {case["case"] for case in cases}
     for folder in folders:
-        case, case_rows = fit_case(folder)
+        if folder.name in done:
+            continue
+        case, case_rows = fit_case(folder, repeat=not args.no_repeat)
         cases.append(case)
         rows.extend(case_rows)
         r = case_rows[0]

@@ -5,7 +5,9 @@ so the fit program is compiled once for chi2 and once for Cash.
 """
 
 import logging
+import re
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -20,7 +22,7 @@ from galfitax.fitting import sigma_from_data
 SHAPE = (64, 64)
 SKY = 100.0
 FREE = ("flux", "r_eff", "n", "x_0", "y_0", "ellip", "theta")
-DATA = __import__("pathlib").Path(__file__).parent / "data"
+DATA = Path(__file__).parent / "data"
 
 
 def truth_model():
@@ -184,11 +186,13 @@ def test_bad_inputs(grid, clean, sigma):
 
 
 def read_imfit_reference(path):
+    """Best-fit values, 1-sigma errors and reduced chi2 from imfit's console output."""
     values, errors = {}, {}
     for line in path.read_text().splitlines():
-        parts = line.split()
-        if len(parts) >= 4 and parts[2] == "+/-" or (len(parts) >= 4 and parts[2:4] == ["#", "+/-"]):
-            values[parts[0]], errors[parts[0]] = float(parts[1]), float(parts[3 + (parts[2] == "#")])
+        match = re.match(r"^(\w+)\s+([-+.\deE]+)\s+# \+/- ([-+.\deE]+)", line.strip())
+        if match:
+            values[match.group(1)] = float(match.group(2))
+            errors[match.group(1)] = float(match.group(3))
         if line.startswith("Reduced Chi^2"):
             values["chi2_nu"] = float(line.split("=")[1])
     return values, errors

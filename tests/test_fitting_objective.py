@@ -4,7 +4,12 @@ import jax
 import numpy as np
 
 from galfitax import Gaussian2D
-from galfitax._jax.objective import TermData, TermSpec, compiled_residuals, poisson_deviance_residual
+from galfitax._jax.objective import (
+    TermData,
+    TermSpec,
+    compiled_residuals,
+    poisson_deviance_residual,
+)
 from galfitax._jax.precision import x64
 from galfitax.models.core import model_plan
 

@@ -42,7 +42,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from galfitax._jax.lm import LMOptions, levenberg_marquardt, residuals_and_jacobian
+from galfitax._jax.lm import levenberg_marquardt, residuals_and_jacobian
 from galfitax._jax.precision import x64
 from galfitax._jax.render import count_trace, render_plan_grid
 
