@@ -19,14 +19,25 @@ class IntegrationSettings:
       the pixel scale;
     * the ``patch_size`` x ``patch_size`` pixels around each component's
       centre, where cusps and steep cores live, are integrated *exactly*
-      for elliptical profiles: the integral over a rectangle with a corner on
-      the centre is reduced to a 1-D angular integral of the profile's
-      enclosed-flux function (closed form for Sersic, exponential, Gaussian
-      and Moffat; ``radial_quadrature`` Gauss-Legendre nodes otherwise),
-      evaluated with ``patch_quadrature`` nodes per triangle. Pixel values
-      are differences of these corner integrals, so total flux is conserved
-      to rounding error inside the patch. Non-elliptical profiles (edge-on
+      for elliptical profiles: the flux in a rectangle with a corner on the
+      centre is a 1-D integral, along the rectangle's far edges, of the
+      profile's enclosed-flux function (closed form for Sersic, exponential,
+      Gaussian and Moffat; ``radial_quadrature`` Gauss-Legendre nodes
+      otherwise), evaluated in coordinates where the isophotes are circles
+      with ``patch_quadrature`` nodes per edge. Pixel values are
+      differences of these corner integrals, so flux is conserved to
+      rounding error inside the patch. Non-elliptical profiles (edge-on
       disk) use ``patch_subsampling`` Gauss-Legendre nodes per axis there.
+
+    Measured accuracy of the defaults (``tests/test_integration_accuracy.py``),
+    Sersic ``0.5 <= n <= 8``, ``0.5 <= r_eff <= 20`` pixels, axis ratio
+    ``q >= 0.2``, any sub-pixel centre: pixel values within 2e-5 of the peak
+    of a converged brute-force quadrature (and of GalSim's pixel-convolved
+    images for ``n <= 2``, Gaussian and Moffat); total flux within 2e-5
+    (relative) of the exact flux in the frame. The largest errors come from
+    the ``subsampling`` rule just outside the patch for flattened profiles;
+    for ``q < 0.2`` with a minor axis below a pixel raise ``patch_size``
+    and ``subsampling``.
 
     Parameters
     ----------
@@ -36,7 +47,7 @@ class IntegrationSettings:
         Side, in pixels, of the exactly integrated patch around each centre
         (odd, >= 1).
     patch_quadrature : int
-        Angular Gauss-Legendre nodes per triangle in the exact patch.
+        Gauss-Legendre nodes along each edge of the exact patch's triangles.
     radial_quadrature : int
         Radial Gauss-Legendre nodes for profiles whose enclosed flux has no
         closed form (Ferrers, King, Nuker, core-Sersic, broken exponential).
@@ -56,7 +67,7 @@ class IntegrationSettings:
 
     subsampling: int = 3
     patch_size: int = 9
-    patch_quadrature: int = 24
+    patch_quadrature: int = 16
     radial_quadrature: int = 48
     patch_subsampling: int = 8
 

@@ -24,8 +24,51 @@ def _gauss_legendre(order, lo=-0.5, hi=0.5):
     return lo + (hi - lo) * 0.5 * (nodes + 1.0), (hi - lo) * 0.5 * weights
 
 
-# 1 on the first of the two triangles of a corner rectangle, 0 on the second
-_FIRST_TRIANGLE = np.array([1.0, 0.0])[:, None]
+def _triangle_flux(profile, c, ax, ay, bx, by, order):
+    """Flux in the triangle (centre, A, B), vertices given in circularised coordinates.
+
+    In polar coordinates about the centre the radial integral is the
+    enclosed-flux function ``F`` at the far edge AB. With ``d`` the distance
+    from the centre to the line AB and ``P = H + d sinh(s) e`` its points
+    (``H`` the foot of the perpendicular, ``e`` the unit direction), the
+    angle element is ``ds / cosh(s)`` and the flux is
+    ``q int F(r(P)) d^2 cosh(s) / r(P)^2 ds``; for an ellipse ``r(P) = |P| =
+    d cosh(s)`` and the integrand is just ``F(d cosh s) / cosh s``: smooth
+    for any axis ratio, and logarithmically spaced in distance along edges
+    that pass close to the centre.
+    """
+    ex, ey = bx - ax, by - ay
+    length = jnp.sqrt(ex * ex + ey * ey)
+    distance = jnp.abs(ax * by - ay * bx)
+    valid = (length > 0) & (distance > 0)
+    length = jnp.where(valid, length, 1.0)
+    distance = jnp.where(valid, distance / length, 1.0)
+    ex, ey = ex / length, ey / length
+    s_a = jnp.arcsinh((ax * ex + ay * ey) / distance)
+    s_b = jnp.arcsinh((bx * ex + by * ey) / distance)
+    t, w = _gauss_legendre(order, 0.0, 1.0)
+    s = jnp.minimum(s_a, s_b)[..., None] + jnp.abs(s_b - s_a)[..., None] * t
+    cosh = jnp.cosh(s)
+    dist = distance[..., None]
+    if _is_ellipse(c):
+        r = dist * cosh
+        jacobian = 1.0 / cosh
+    else:
+        # foot of the perpendicular: the point of AB at s = 0
+        hx, hy = ax - (ax * ex + ay * ey) * ex, ay - (ax * ex + ay * ey) * ey
+        sinh = jnp.sinh(s) * dist
+        r = profile.circular_radius(hx[..., None] + sinh * ex[..., None],
+                                    hy[..., None] + sinh * ey[..., None], c)
+        r = jnp.where(r > 0, r, 1.0)
+        jacobian = dist**2 * cosh / r**2
+    # materialised once (see special.gammainc_lower)
+    r, jacobian = jax.lax.optimization_barrier((r, jacobian))
+    integral = jnp.sum(profile.enclosed(r, c) * jacobian * w, axis=-1)
+    return jnp.where(valid, c["q"] * jnp.abs(s_b - s_a) * integral, 0.0)
+
+
+def _is_ellipse(c):
+    return isinstance(c["c0"], (int, float)) and c["c0"] == 0
 
 
 def corner_integral(profile, c, dx, dy, settings):
@@ -34,37 +77,18 @@ def corner_integral(profile, c, dx, dy, settings):
     ``S(dx, dy) = sign(dx) sign(dy) * flux in [0, dx] x [0, dy]`` (offsets
     from the profile centre), so that the flux in any pixel is ``S``
     differenced over its four corners. The rectangle is cut along its
-    diagonal into two triangles with a vertex on the centre; in polar
-    coordinates about the centre the radial integral of a triangle is the
-    profile's enclosed-flux function ``F`` at its far edge, leaving the 1-D
-    integral ``int dpsi F(r_ell(P)) |P|^2 / r_ell(P)^2`` over the edge points
-    ``P``. The edge is parametrised as ``P = (far, far sinh s)``, which
-    spaces the ``patch_quadrature`` Gauss-Legendre nodes logarithmically in
-    distance along edges that pass close to the centre.
+    diagonal into two triangles with a vertex on the centre, each integrated
+    by :func:`_triangle_flux` with ``patch_quadrature`` Gauss-Legendre nodes.
     """
-    # trailing axes (triangle, node): triangle 0 has its far edge on the line
-    # x = dx, triangle 1 on y = dy; built by broadcasting (no stacking), so the
-    # whole computation fuses into a few kernels
-    dx, dy = jnp.asarray(dx)[..., None, None], jnp.asarray(dy)[..., None, None]
-    first = _FIRST_TRIANGLE
-    far = first * dx + (1.0 - first) * dy
-    along = first * dy + (1.0 - first) * dx
-    abs_far = jnp.abs(far)
-    positive = abs_far > 0
-    safe_far = jnp.where(positive, abs_far, 1.0)
-    s_max = jnp.arcsinh(jnp.abs(along) / safe_far)
-    t, w = _gauss_legendre(settings.patch_quadrature, 0.0, 1.0)
-    s = s_max * t
-    u = jnp.where(positive, jnp.sign(far), 1.0) * safe_far
-    v = jnp.sign(along) * safe_far * jnp.sinh(s)
-    r_ell = profile.radius_of_offsets(first * u + (1.0 - first) * v,
-                                      first * v + (1.0 - first) * u, c)
-    safe_r = jnp.where(r_ell > 0, r_ell, 1.0)
-    # materialised once (see special.gammainc_lower)
-    weight = jnp.where(positive, s_max * w * safe_far**2 * jnp.cosh(s) / safe_r**2, 0.0)
-    safe_r, weight = jax.lax.optimization_barrier((safe_r, weight))
-    flux = jnp.sum(profile.enclosed(safe_r, c) * weight, axis=(-2, -1))
-    return jnp.sign(dx[..., 0, 0]) * jnp.sign(dy[..., 0, 0]) * flux
+    dx, dy = jnp.broadcast_arrays(dx, dy)
+    corner = profile.circularised(dx, dy, c)
+    on_x = profile.circularised(dx, jnp.zeros_like(dy), c)
+    on_y = profile.circularised(jnp.zeros_like(dx), dy, c)
+    # stack the two triangles so that the enclosed-flux function runs once
+    ax, ay = jnp.stack([on_x[0], on_y[0]]), jnp.stack([on_x[1], on_y[1]])
+    bx, by = jnp.stack([corner[0], corner[0]]), jnp.stack([corner[1], corner[1]])
+    flux = _triangle_flux(profile, c, ax, ay, bx, by, settings.patch_quadrature)
+    return jnp.sign(dx) * jnp.sign(dy) * (flux[0] + flux[1])
 
 
 def _pixel_quadrature(profile, c, x, y, h, order):

@@ -124,10 +124,21 @@ class EllipticalProfile(Profile):
     def enclosed(self, rho, c):
         return c["scale"] * self.shape_enclosed(rho, c)
 
+    def circularised(self, dx, dy, c):
+        """Offsets along the major axis and along the minor axis divided by ``q``.
+
+        In these coordinates an ellipse (``c0 = 0``) profile is circular.
+        """
+        x_maj, x_min = rotate(dx, dy, c["theta"])
+        return x_maj, x_min / c["q"]
+
+    def circular_radius(self, a, b, c):
+        """Generalised radius of circularised offsets ``a, b``."""
+        return elliptical_radius(a, b, 1.0, c["c0"])
+
     def radius_of_offsets(self, dx, dy, c):
         """Generalised elliptical radius of offsets ``dx, dy`` from the centre."""
-        x_maj, x_min = rotate(dx, dy, c["theta"])
-        return elliptical_radius(x_maj, x_min, c["q"], c["c0"])
+        return self.circular_radius(*self.circularised(dx, dy, c), c)
 
     def surface_brightness(self, x, y, c):
         return self.radial(self.radius_of_offsets(x - c["x_0"], y - c["y_0"], c), c)
