@@ -97,7 +97,7 @@ def fit_joint(truth, bands):
 
 def fit_single(truth, bands):
     r, rs, n, ns, times, infos = [], [], [], [], [], []
-    for entry, band in zip(truth["per_band"], bands):
+    for entry, band in zip(truth["per_band"], bands):  # zip: the first len(bands) bands
         model = PSFConvolvedModel(start_model(entry["init"], max(band.shape)), band.psf,
                                   pixel_response="galfit")
         fitter = LevMarFitter()
@@ -138,8 +138,16 @@ def main(argv=None):
     parser.add_argument("--report-only", action="store_true",
                         help="print the table from --results without fitting")
     parser.add_argument("--no-timing", action="store_true")
+    parser.add_argument("--timing-only", metavar="CASE_DIR",
+                        help="only time warm joint vs single-band fits of this case folder")
     args = parser.parse_args(argv)
     warnings.simplefilter("ignore", ConvergenceWarning)
+    if args.timing_only:
+        truth, bands = load_case(Path(args.timing_only))
+        joint_setup = fit_joint(truth, bands)[-1]
+        single_setup = fit_single(truth, bands[:1])[-1]
+        timing(joint_setup, single_setup, bands)
+        return
     results = Path(args.results or Path(args.work) / "results.jsonl")
     results.parent.mkdir(parents=True, exist_ok=True)
     rows = [_decode(line) for line in results.read_text().splitlines()] \

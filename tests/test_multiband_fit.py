@@ -23,23 +23,27 @@ def gaussian_psf(fwhm, half=7):
     return psf / psf.sum()
 
 
-def truth(b):
-    return Sersic2D(flux=FLUX[b], r_eff=R_EFF[b], n=N[b], x_0=19.3, y_0=20.6, ellip=0.35,
-                    theta=0.8)
+def truth(b, shift=(0.0, 0.0)):
+    return Sersic2D(flux=FLUX[b], r_eff=R_EFF[b], n=N[b], x_0=19.3 + shift[0],
+                    y_0=20.6 + shift[1], ellip=0.35, theta=0.8)
 
 
 def start():
     return Sersic2D(flux=1200.0, r_eff=5.0, n=2.2, x_0=20.0, y_0=20.0, ellip=0.25, theta=0.6)
 
 
-@pytest.fixture(scope="module")
-def images():
+def render(shifts=((0.0, 0.0),) * 3):
     """Truth images convolved independently (scipy) as GALFIT does: pixel integrals * PSF."""
     pad = 7
     y, x = np.mgrid[-pad:SHAPE[0] + pad, -pad:SHAPE[1] + pad]
     inner = (slice(pad, pad + SHAPE[0]), slice(pad, pad + SHAPE[1]))
-    return [fftconvolve(truth(b)(x, y), gaussian_psf(FWHM[b]), mode="same")[inner]
+    return [fftconvolve(truth(b, shifts[b])(x, y), gaussian_psf(FWHM[b]), mode="same")[inner]
             for b in range(3)]
+
+
+@pytest.fixture(scope="module")
+def images():
+    return render()
 
 
 def make_bands(images, sigma=1.0, noise_seed=None):
@@ -112,3 +116,16 @@ def test_parameters_stay_within_limits_in_every_band(noiseless_fit, images):
     values = fitted.band_parameters()
     assert np.all((values[:, 2] >= 0.2) & (values[:, 2] <= 10.0))
     assert np.all(values[:, 1] > 0)
+
+
+def test_position_offsets_recover_band_registration_errors():
+    shifts = ((0.0, 0.0), (0.0, 0.0), (0.3, -0.2))
+    bands = make_bands(render(shifts))
+    fitted = MultiBandFitter()(MultiBandModel(start(), bands=bands, position_offsets=True),
+                               bands)
+    coeffs = dict(zip(fitted.coeff_names, fitted.coefficients))
+    assert coeffs["dx_i"] == pytest.approx(0.3, abs=1e-5)
+    assert coeffs["dy_i"] == pytest.approx(-0.2, abs=1e-5)
+    assert coeffs["dx_r"] == pytest.approx(0.0, abs=1e-5)
+    assert coeffs["x_0"] == pytest.approx(19.3, abs=1e-5)
+    assert np.allclose(fitted.band_table()["r_eff"], R_EFF, rtol=1e-5)
