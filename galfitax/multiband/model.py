@@ -21,7 +21,7 @@ import copy
 
 import numpy as np
 from astropy.modeling import CompoundModel, Model
-from astropy.modeling.fitting import StandardDeviations
+from astropy.modeling.fitting import Covariance, StandardDeviations
 from astropy.table import Table
 
 from galfitax.exceptions import ConfigurationError, InvalidModelError, InvalidParameterError
@@ -389,8 +389,6 @@ class MultiBandModel:
                 names = [self.param_names[i] for i in varying]
                 sub = covariances[b][np.ix_(varying, varying)]
                 model.stds = StandardDeviations(sub, names)
-                from astropy.modeling.fitting import Covariance
-
                 model.cov_matrix = Covariance(sub, names)
             models.append(model)
         return models
