@@ -104,17 +104,36 @@ class LMResult(NamedTuple):
     aux: object
 
 
-def residuals_and_jacobian(residual_fn, params, has_aux=False):
+def residuals_and_jacobian(residual_fn, params, has_aux=False, tangent_batch=None):
     """``(r, J)`` (and ``aux``) with ``J = dr/dp`` of shape ``(len(r), len(p))``, forward mode.
 
     One primal evaluation plus one vectorised tangent pass per parameter
     (``jax.linearize`` + ``vmap``), never reverse mode. With ``has_aux`` the
     function returns ``(r, aux)`` and so does this, as ``(r, J, aux)``.
+
+    With ``tangent_batch`` (an int smaller than ``len(p)``) the columns are
+    built ``tangent_batch`` at a time by ``jax.jvp`` inside ``jax.lax.map``,
+    re-evaluating the function for each batch: the linearisation point is
+    never stored and the tangent intermediates exist for one batch only, so
+    peak memory no longer grows with ``len(p)`` times the (sub-sampled)
+    image size, at the price of ``len(p) / tangent_batch`` extra evaluations.
     """
-    out = jax.linearize(residual_fn, params, has_aux=has_aux)
-    basis = jnp.eye(params.shape[0], dtype=params.dtype)
-    jac = jax.vmap(out[1], out_axes=1)(basis)
-    return (out[0], jac, out[2]) if has_aux else (out[0], jac)
+    n = params.shape[0]
+    basis = jnp.eye(n, dtype=params.dtype)
+    if tangent_batch is None or tangent_batch >= n:
+        out = jax.linearize(residual_fn, params, has_aux=has_aux)
+        jac = jax.vmap(out[1], out_axes=1)(basis)
+        return (out[0], jac, out[2]) if has_aux else (out[0], jac)
+
+    def residuals_only(p):
+        return residual_fn(p)[0] if has_aux else residual_fn(p)
+
+    def push(tangent):
+        return jax.jvp(residuals_only, (params,), (tangent,))[1]
+
+    jac = jax.lax.map(push, basis, batch_size=tangent_batch).T
+    out = residual_fn(params)
+    return (out[0], jac, out[1]) if has_aux else (out, jac)
 
 
 def _active_set(params, grad, lo, hi):
@@ -142,7 +161,7 @@ def _gradient_small(state, active, gtol):
     return jnp.max(cosine) <= gtol
 
 
-def levenberg_marquardt(residual_fn, params0, lo, hi, options):
+def levenberg_marquardt(residual_fn, params0, lo, hi, options, tangent_batch=None):
     """Minimise ``sum(r(p)**2)`` for ``lo <= p <= hi`` (traceable, vmap-able).
 
     Parameters
@@ -155,6 +174,10 @@ def levenberg_marquardt(residual_fn, params0, lo, hi, options):
         clipped into the box first.
     options : LMOptions
         Tolerances, iteration limit and initial damping (traced values).
+    tangent_batch : int, optional
+        Build the Jacobian this many columns at a time (see
+        :func:`residuals_and_jacobian`); for problems too large to hold every
+        tangent at once.
 
     Returns
     -------
@@ -179,7 +202,8 @@ def levenberg_marquardt(residual_fn, params0, lo, hi, options):
     )
 
     def relinearise(state):
-        r, jac, aux = residuals_and_jacobian(residual_fn, state.params, has_aux=True)
+        r, jac, aux = residuals_and_jacobian(residual_fn, state.params, has_aux=True,
+                                             tangent_batch=tangent_batch)
         jtj = jac.T @ jac
         return state._replace(
             residuals=r, chi2=jnp.sum(r * r), jtj=jtj, grad=jac.T @ r,

@@ -188,6 +188,19 @@ def fisher_matrix(specs, statistic, theta_fn, free, terms):
     return jac.T @ jac
 
 
+# Jacobian columns times image pixels held at once; larger problems (a 5-component
+# model on 2048 x 2048 pixels) build the Jacobian in batches of columns, so that
+# peak memory stays bounded (see lm.residuals_and_jacobian)
+_JACOBIAN_BUDGET = 2**21
+
+
+def _tangent_batch(specs, n_free):
+    pixels = sum(int(np.prod(spec.shape)) for spec in specs)
+    if pixels * n_free <= _JACOBIAN_BUDGET:
+        return None
+    return max(1, _JACOBIAN_BUDGET // pixels)
+
+
 def _fit(specs, statistic, free0, matrix, offset, lo, hi, terms, options):
     count_trace()
 
@@ -198,7 +211,8 @@ def _fit(specs, statistic, free0, matrix, offset, lo, hi, terms, options):
         images = term_images(specs, theta_fn(p), terms)
         return _residuals_from_images(statistic, images, terms), tuple(images)
 
-    result = levenberg_marquardt(residual_fn, free0, lo, hi, options)
+    result = levenberg_marquardt(residual_fn, free0, lo, hi, options,
+                                 tangent_batch=_tangent_batch(specs, free0.shape[-1]))
     if statistic == "chi2":
         fisher = result.jtj
     else:
