@@ -183,3 +183,10 @@ def test_fitter_checks_bands_against_the_model():
         fitter(mb, [_band(name="x"), _band(name="y", wavelength=6500.0)])
     with pytest.raises(InvalidModelError, match="MultiBandModel"):
         fitter(template(), [_band()])
+
+
+def test_least_squares_start_respects_parameter_ranges():
+    # round-off of the least-squares start must not put ellip = 0 at -1e-16
+    mb = MultiBandModel(Sersic2D(ellip=0.0), [1.0, 2.0, 3.0, 4.0, 5.0],
+                        values={"ellip": [0.0] * 5})
+    assert np.all(mb.band_parameters()[:, 5] >= 0.0)

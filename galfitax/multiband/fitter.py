@@ -124,7 +124,8 @@ class MultiBandFitter:
             raise InvalidModelError(f"model must be a MultiBandModel, got "
                                     f"{type(model).__name__}")
         bands = model.check_bands(bands)
-        start = model.band_parameters()
+        free0 = np.clip(model.coefficients, model.lower, model.upper)
+        start = model.band_parameters(free0)
         for row in start:
             _check_parameters(row, model._checks, model.param_names)
         self._check_limits(model, start)
@@ -138,7 +139,6 @@ class MultiBandFitter:
         terms = tuple(TermData(p.data, p.weight, np.float64(band.origin[0]),
                                np.float64(band.origin[1]), np.float64(0.0))
                       for p, band in zip(prepared, bands))
-        free0 = np.clip(model.coefficients, model.lower, model.upper)
         result, fisher, images = run_fit(specs, "chi2", free0, model.matrix, model.offset,
                                          model.lower, model.upper, terms,
                                          LMOptions(ftol, xtol, gtol, maxiter))

@@ -309,7 +309,8 @@ class MultiBandModel:
         target = np.concatenate([row[self._free_index] for row in values])
         design = np.concatenate(list(self._free_design))
         solution, *_ = np.linalg.lstsq(design, target, rcond=None)
-        return solution
+        # round-off must not put e.g. an ellipticity of 0 at -1e-16, outside its range
+        return np.clip(solution, self.lower, self.upper)
 
     # ------------------------------------------------------------------ the affine map
     def band_matrix(self, band):
