@@ -24,6 +24,9 @@ def _gauss_legendre(order, lo=-0.5, hi=0.5):
     return lo + (hi - lo) * 0.5 * (nodes + 1.0), (hi - lo) * 0.5 * weights
 
 
+_FIRST_TRIANGLE = np.array([1.0, 0.0])
+
+
 def _triangle_flux(profile, c, ax, ay, bx, by, order):
     """Flux in the triangle (centre, A, B), vertices given in circularised coordinates.
 
@@ -37,15 +40,18 @@ def _triangle_flux(profile, c, ax, ay, bx, by, order):
     for any axis ratio, and logarithmically spaced in distance along edges
     that pass close to the centre.
     """
+    # few divisions and no stacking: XLA keeps each division (and each stack) in
+    # a kernel of its own, and every kernel costs compile time
     ex, ey = bx - ax, by - ay
-    length = jnp.sqrt(ex * ex + ey * ey)
-    distance = jnp.abs(ax * by - ay * bx)
-    valid = (length > 0) & (distance > 0)
-    length = jnp.where(valid, length, 1.0)
-    distance = jnp.where(valid, distance / length, 1.0)
-    ex, ey = ex / length, ey / length
-    s_a = jnp.arcsinh((ax * ex + ay * ey) / distance)
-    s_b = jnp.arcsinh((bx * ex + by * ey) / distance)
+    length2 = ex * ex + ey * ey
+    cross = jnp.abs(ax * by - ay * bx)
+    valid = (length2 > 0) & (cross > 0)
+    inv_length = jax.lax.rsqrt(jnp.where(valid, length2, 1.0))
+    distance = jnp.where(valid, cross, 1.0) * inv_length
+    ex, ey = ex * inv_length, ey * inv_length
+    inv_distance = 1.0 / distance
+    s_a = jnp.arcsinh((ax * ex + ay * ey) * inv_distance)
+    s_b = jnp.arcsinh((bx * ex + by * ey) * inv_distance)
     t, w = _gauss_legendre(order, 0.0, 1.0)
     s = jnp.minimum(s_a, s_b)[..., None] + jnp.abs(s_b - s_a)[..., None] * t
     cosh = jnp.cosh(s)
@@ -61,8 +67,6 @@ def _triangle_flux(profile, c, ax, ay, bx, by, order):
                                     hy[..., None] + sinh * ey[..., None], c)
         r = jnp.where(r > 0, r, 1.0)
         jacobian = dist**2 * cosh / r**2
-    # materialised once (see special.gammainc_lower)
-    r, jacobian = jax.lax.optimization_barrier((r, jacobian))
     integral = jnp.sum(profile.enclosed(r, c) * jacobian * w, axis=-1)
     return jnp.where(valid, c["q"] * jnp.abs(s_b - s_a) * integral, 0.0)
 
@@ -81,14 +85,14 @@ def corner_integral(profile, c, dx, dy, settings):
     by :func:`_triangle_flux` with ``patch_quadrature`` Gauss-Legendre nodes.
     """
     dx, dy = jnp.broadcast_arrays(dx, dy)
-    corner = profile.circularised(dx, dy, c)
-    on_x = profile.circularised(dx, jnp.zeros_like(dy), c)
-    on_y = profile.circularised(jnp.zeros_like(dx), dy, c)
-    # stack the two triangles so that the enclosed-flux function runs once
-    ax, ay = jnp.stack([on_x[0], on_y[0]]), jnp.stack([on_x[1], on_y[1]])
-    bx, by = jnp.stack([corner[0], corner[0]]), jnp.stack([corner[1], corner[1]])
+    # a leading axis for the two triangles, built by broadcasting so that the
+    # enclosed-flux function runs once on all of them: vertex A is (dx, 0) for
+    # the first triangle and (0, dy) for the second
+    first = _FIRST_TRIANGLE.reshape((2,) + (1,) * dx.ndim)
+    ax, ay = profile.circularised(first * dx, (1.0 - first) * dy, c)
+    bx, by = profile.circularised(dx, dy, c)
     flux = _triangle_flux(profile, c, ax, ay, bx, by, settings.patch_quadrature)
-    return jnp.sign(dx) * jnp.sign(dy) * (flux[0] + flux[1])
+    return jnp.sign(dx) * jnp.sign(dy) * jnp.sum(flux, axis=0)
 
 
 def _pixel_quadrature(profile, c, x, y, h, order):

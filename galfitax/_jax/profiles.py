@@ -110,6 +110,7 @@ class EllipticalProfile(Profile):
         c = dict(p)
         c["radial_order"] = settings.radial_quadrature
         c["q"] = 1.0 - p["ellip"]
+        c["inv_q"] = 1.0 / c["q"]
         c.update(self.derived(c))
         if self.amplitude_param:
             c["scale"] = p[self.amplitude_param]
@@ -130,7 +131,7 @@ class EllipticalProfile(Profile):
         In these coordinates an ellipse (``c0 = 0``) profile is circular.
         """
         x_maj, x_min = rotate(dx, dy, c["theta"])
-        return x_maj, x_min / c["q"]
+        return x_maj, x_min * c["inv_q"]
 
     def circular_radius(self, a, b, c):
         """Generalised radius of circularised offsets ``a, b``."""
