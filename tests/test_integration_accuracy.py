@@ -16,7 +16,7 @@ from scipy.special import gammainc, gammaincinv, gammaln
 
 import galfitax
 
-FLUX_FRAME = 255                       # odd: centre on the middle pixel, frame symmetric
+FLUX_FRAME = 128                       # centred on the middle pixel corner: frame symmetric
 STAMP = 24                             # frame of the pixel-value comparisons
 _NODES, _WEIGHTS = np.polynomial.legendre.leggauss(12)
 

@@ -5,9 +5,10 @@ import pytest
 
 import galfitax
 
-SHAPE = (20, 20)
+# the stamp shape of test_integration_accuracy: models compiled there are reused
+SHAPE = (24, 24)
 # centres away from pixel edges (the exact patch moves with the centre pixel)
-X_0, Y_0 = 9.3, 10.2
+X_0, Y_0 = 11.3, 12.2
 
 CASES = {
     "sersic": galfitax.Sersic2D(flux=100.0, r_eff=3.0, n=2.5, ellip=0.3, theta=0.5),
@@ -92,7 +93,7 @@ def test_finite_derivatives_with_centre_on_a_pixel_centre_or_node(offset):
     y, x = np.mgrid[0:SHAPE[0], 0:SHAPE[1]]
     for kind in ("sersic", "nuker", "core_sersic", "edge_on_disk"):
         model = _model(kind)
-        model.x_0, model.y_0 = 10.0 + offset, 9.0 + offset
+        model.x_0, model.y_0 = 12.0 + offset, 11.0 + offset
         image = model(x, y)
         jacobian = model.fit_deriv(x, y, *model.parameters)
         assert np.all(np.isfinite(image)), kind

@@ -12,7 +12,7 @@ from astropy.modeling import Parameter
 from scipy.special import gamma as gamma_function
 from scipy.special import gammaincinv
 
-from galfitax.models.core import Profile2D
+from galfitax.models.core import Profile2D, _check_parameters, _scalar_parameters
 
 __all__ = [
     "BrokenExponential2D",
@@ -51,7 +51,25 @@ def _geometry():
 _GEOMETRY_RANGES = {"ellip": _ELLIP, "c0": _C0}
 
 
-class _EllipticalProfile2D(Profile2D):
+class _CheckedProfile2D(Profile2D):
+    """A profile whose parameter values are validated when it is constructed.
+
+    Non-finite values and values outside ``_valid_ranges`` raise
+    `~galfitax.exceptions.InvalidParameterError` naming the parameter at once;
+    later assignments are checked when the model is evaluated (fitters and
+    constraint probing may pass through such values on their way).
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if len(self) != 1:  # model sets are refused, clearly, at evaluation
+            return
+        names = self.param_names
+        pvec = _scalar_parameters(self.parameters, names)
+        _check_parameters(pvec, self._galfitax_plan(0)[1], names)
+
+
+class _EllipticalProfile2D(_CheckedProfile2D):
     """Profiles on (generalised) elliptical isophotes, with the boxy/disky ``c0``."""
 
     def _galfitax_plan(self, offset):
@@ -320,7 +338,7 @@ BrokenExponential2D = _elliptical_class(
 )
 
 
-class EdgeOnDisk2D(Profile2D):
+class EdgeOnDisk2D(_CheckedProfile2D):
     r"""Edge-on disk (van der Kruit & Searle 1981; GALFIT edgedisk).
 
     .. math::
@@ -349,7 +367,7 @@ class EdgeOnDisk2D(Profile2D):
     theta = Parameter(default=0.0, description="disk-plane angle, radians CCW from +x")
 
 
-class PointSource2D(Profile2D):
+class PointSource2D(_CheckedProfile2D):
     """A point source of total ``flux`` at ``(x_0, y_0)``.
 
     Convolved with a PSF it becomes the PSF shifted with sub-pixel accuracy.
@@ -373,7 +391,7 @@ class PointSource2D(Profile2D):
     y_0 = Parameter(default=0.0, description="y of the centre (0-based pixels)")
 
 
-class FlatSky(Profile2D):
+class FlatSky(_CheckedProfile2D):
     """A constant sky level, ``amplitude`` per pixel (GALFIT sky without gradients).
 
     Sky components are never convolved with the PSF.
@@ -392,7 +410,7 @@ class FlatSky(Profile2D):
     amplitude = Parameter(default=0.0, description="sky level per pixel")
 
 
-class TiltedSky(Profile2D):
+class TiltedSky(_CheckedProfile2D):
     """A sky plane ``amplitude + slope_x (x - x_0) + slope_y (y - y_0)`` per pixel.
 
     ``x_0, y_0`` is the reference point (GALFIT uses the fitting-region
