@@ -266,3 +266,17 @@ def test_no_warning_without_sigma(grid, clean):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         LevMarFitter().fit_image(start_model(), clean + 0.0, sky=SKY, read_noise=5.0)
+
+
+def test_round_start_with_perpendicular_angle_is_restarted(noisy_fit, grid, sigma):
+    """ellip = 0 is a saddle (theta has no gradient there): the fitter restarts turned by 90 deg."""
+    _, reference, data = noisy_fit
+    start = start_model()
+    start.ellip = 0.0
+    start.theta = truth_model().theta.value + np.pi / 2
+    fitter = LevMarFitter()
+    fitted = fitter(start, *grid, data, sigma=sigma)
+    assert fitter.fit_info["restarted"]
+    np.testing.assert_allclose(fitted.ellip.value, reference.ellip.value, rtol=1e-6)
+    np.testing.assert_allclose(np.cos(2 * (fitted.theta.value - reference.theta.value)), 1.0,
+                               atol=1e-10)

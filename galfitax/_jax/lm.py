@@ -12,6 +12,9 @@ Algorithm
   maximum of ``diag(J^T J)`` over the iterations (as MINPACK does), so
   parameters of very different magnitude (a flux of 1e4, an ellipticity of
   0.3) are damped consistently.
+* Parameters whose ``diag(J^T J)`` is below 1e-20 of the largest (no
+  influence on the model, e.g. a position angle at zero ellipticity) are
+  held for that step instead of receiving a step divided by ~0.
 * Bounds by projection: the trial point ``p + s`` is clipped onto the box.
   Parameters sitting on a bound whose gradient points out of the box are
   *active*: they are held fixed in the step (their row and column of the
@@ -65,6 +68,9 @@ STATUS_MESSAGES = {
 }
 
 CONVERGED_STATUSES = (Status.FTOL, Status.XTOL, Status.GTOL)
+
+# relative size of diag(J^T J) below which a parameter is taken to have no influence
+_NO_INFLUENCE = 1e-20
 
 
 class LMOptions(NamedTuple):
@@ -213,6 +219,10 @@ def levenberg_marquardt(residual_fn, params0, lo, hi, options, tangent_batch=Non
     def body(state):
         state = jax.lax.cond(state.stale, relinearise, lambda s: s, state)
         active = _active_set(state.params, state.grad, lo, hi)
+        # parameters without influence (a position angle at zero ellipticity): their
+        # step would be noise divided by ~0, so they are held like active bounds
+        diagonal = jnp.diagonal(state.jtj)
+        held = active | (diagonal <= _NO_INFLUENCE * jnp.max(diagonal))
         status = jnp.select(
             [~jnp.isfinite(state.chi2), state.ftol_met, state.xtol_met,
              _gradient_small(state, active, options.gtol), state.n_iter >= options.maxiter],
@@ -220,7 +230,7 @@ def levenberg_marquardt(residual_fn, params0, lo, hi, options, tangent_batch=Non
             Status.RUNNING,
         ).astype(state.status.dtype)
 
-        trial, step = _damped_step(state, active, lo, hi)
+        trial, step = _damped_step(state, held, lo, hi)
         r_new = residual_fn(trial)[0]
         chi2_new = jnp.sum(r_new * r_new)
         finite = jnp.isfinite(chi2_new)

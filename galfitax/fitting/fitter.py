@@ -126,6 +126,51 @@ def _prepare_image(data, grid, *, sigma, weights, mask, region, statistic, noise
     return _PreparedImage(data, weight, x_start, y_start, grid.h, n_nonfinite, source)
 
 
+def _stamp(batched, k):
+    """Result ``(LMResult, fisher, images)`` of stamp ``k`` of a batched fit."""
+    result, fisher, images = batched
+    single = type(result)(*(None if leaf is None else leaf[k] for leaf in result))
+    return single, fisher[k], tuple(image[k] for image in images)
+
+
+def _round_pairs(pmap):
+    """Free ``(ellip, theta)`` index pairs of components whose ellipticity may reach 0."""
+    free = {name: k for k, name in enumerate(pmap.free_names)}
+    pairs = []
+    for name, k in free.items():
+        if name == "ellip" or name.startswith("ellip_"):
+            theta = free.get("theta" + name[len("ellip"):])
+            if theta is not None and pmap.lower[k] == 0.0:
+                pairs.append((k, theta))
+    return pairs
+
+
+def _round_restart(params, pairs, upper):
+    """Starting point for a second fit when a component ended exactly round, else None.
+
+    At ``ellip = 0`` the position angle has no gradient, so Levenberg-Marquardt
+    cannot turn an ellipse that wants the perpendicular orientation: it stays
+    on the bound (a saddle). The second fit starts those components from
+    ``ellip = 0.1`` with ``theta`` turned by 90 degrees; the better of the two
+    fits is kept.
+    """
+    stuck = [(e, t) for e, t in pairs if params[e] <= 0.0]
+    if not stuck:
+        return None
+    restart = np.array(params, dtype=float)
+    for e, t in stuck:
+        restart[e] = min(0.1, 0.5 * upper[e])
+        restart[t] += 0.5 * np.pi
+    return restart
+
+
+def _pick(first, second, restart):
+    """The better of two fit results (``second`` only if it was run and has lower chi2)."""
+    if restart is None or not second[0].chi2 < first[0].chi2:
+        return first, False
+    return second, True
+
+
 def _covariance(fisher, params, lower, upper):
     """Inverse Fisher matrix of the free parameters not sitting on a bound (nan elsewhere)."""
     at_bound = (params <= lower) | (params >= upper)
@@ -160,7 +205,10 @@ class LevMarFitter(Fitter):
     renderer's validity limits, e.g. Sersic ``n`` in [0.2, 10]). Free
     parameters that end on a bound get no uncertainty (``None`` in
     ``model.stds``, nan in ``fit_info['param_cov']``) and are listed in
-    ``fit_info['at_bounds']``.
+    ``fit_info['at_bounds']``. A fit that ends with a component exactly
+    round (``ellip`` on a lower bound of 0, where the position angle has no
+    gradient) is run once more from ``ellip = 0.1`` and ``theta`` turned by
+    90 degrees, and the better fit is kept (``fit_info['restarted']``).
 
     Parameters
     ----------
@@ -318,20 +366,31 @@ class LevMarFitter(Fitter):
         free0 = np.stack([start[pmap.free_index] for start in starts])
         offsets = np.stack([self._offset(model, pmap, start) for start in starts])
         terms = (self._term_data(prepared, sky),)
-        result, fisher, images = run_fit((spec,), self.statistic, free0, pmap.matrix, offsets,
-                                    pmap.lower, pmap.upper, terms,
-                                    LMOptions(ftol, xtol, gtol, maxiter), batched=True)
+        options = LMOptions(ftol, xtol, gtol, maxiter)
+        first = run_fit((spec,), self.statistic, free0, pmap.matrix, offsets, pmap.lower,
+                        pmap.upper, terms, options, batched=True)
+        pairs = _round_pairs(pmap)
+        restarts = [_round_restart(params, pairs, pmap.upper) for params in first[0].params]
+        second = None
+        if any(restart is not None for restart in restarts):
+            starts2 = np.stack([first[0].params[k] if restart is None else restart
+                                for k, restart in enumerate(restarts)])
+            second = run_fit((spec,), self.statistic, starts2, pmap.matrix, offsets, pmap.lower,
+                             pmap.upper, terms, options, batched=True)
         fitted, infos = [], []
         for k in range(n_stamps):
-            single = type(result)(*(None if leaf is None else leaf[k] for leaf in result))
+            picked, restarted = _pick(_stamp(first, k), None if second is None
+                                      else _stamp(second, k), restarts[k])
+            result, fisher, model_images = picked
             copy = model.copy()
-            copy.parameters = pmap.matrix @ single.params + offsets[k]
-            infos.append(self._finish(copy, pmap, single, fisher[k], prepared[k],
-                                      images[0][k], warn=False, sky=sky))
+            copy.parameters = pmap.matrix @ result.params + offsets[k]
+            infos.append(self._finish(copy, pmap, result, fisher, prepared[k], model_images[0],
+                                      warn=False, sky=sky))
+            infos[-1]["restarted"] = restarted
             fitted.append(copy)
         self.fit_info = {key: np.array([info[key] for info in infos])
                          for key in ("chi2", "chi2_nu", "dof", "n_iter", "nfev", "status",
-                                     "converged", "param_cov")}
+                                     "converged", "param_cov", "restarted")}
         self.fit_info["parameters"] = np.array([m.parameters for m in fitted])
         self.fit_info["message"] = [info["message"] for info in infos]
         self.fit_info["param_names"] = infos[0]["param_names"]
@@ -399,11 +458,18 @@ class LevMarFitter(Fitter):
         free0 = np.asarray(model.parameters, dtype=float)[pmap.free_index]
         term = TermData(image.data, image.weight, np.float64(image.x_start),
                         np.float64(image.y_start), np.float64(noise["sky"]))
-        result, fisher, images = run_fit((spec,), self.statistic, free0, pmap.matrix,
-                                         pmap.offset, pmap.lower, pmap.upper, (term,), options)
+        first = run_fit((spec,), self.statistic, free0, pmap.matrix, pmap.offset, pmap.lower,
+                        pmap.upper, (term,), options)
+        restart = _round_restart(first[0].params, _round_pairs(pmap), pmap.upper)
+        second = None
+        if restart is not None:
+            second = run_fit((spec,), self.statistic, restart, pmap.matrix, pmap.offset,
+                             pmap.lower, pmap.upper, (term,), options)
+        (result, fisher, images), restarted = _pick(first, second, restart)
         model.parameters = pmap.matrix @ result.params + pmap.offset
         self.fit_info = self._finish(model, pmap, result, fisher, image, images[0],
                                      sky=noise["sky"])
+        self.fit_info["restarted"] = restarted
         return model
 
     def _finish(self, model, pmap, result, fisher, image, model_image, warn=True, sky=0.0):
