@@ -175,5 +175,6 @@ def test_invalid_assignments_raise_at_evaluation(cls, name, value):
 
 
 def test_message_names_the_value():
-    with pytest.raises(InvalidParameterError, match=r"'r_eff' = .*-2.5.* is outside its valid range"):
+    with pytest.raises(InvalidParameterError,
+                       match=r"'r_eff' = .*-2.5.* is outside its valid range"):
         galfitax.Sersic2D(r_eff=-2.5)

@@ -233,7 +233,8 @@ class _King(EllipticalProfile):
         return {"edge": (1.0 + (c["r_t"] / c["r_c"]) ** 2) ** (-1.0 / c["alpha"])}
 
     def shape(self, r, c):
-        inner = (1.0 + (jnp.minimum(r, c["r_t"]) / c["r_c"]) ** 2) ** (-1.0 / c["alpha"]) - c["edge"]
+        inside = jnp.minimum(r, c["r_t"]) / c["r_c"]
+        inner = (1.0 + inside**2) ** (-1.0 / c["alpha"]) - c["edge"]
         return jnp.where(r < c["r_t"], _safe_pow(jnp.maximum(inner, 0.0), c["alpha"]), 0.0)
 
 

@@ -275,7 +275,8 @@ Nuker2D = _elliptical_class(
     "Nuker2D", "nuker",
     r"""Nuker law (Lauer et al. 1995; GALFIT nuker).
 
-    ``I(r) = I_b 2^{(\beta-\gamma)/\alpha} (r/r_b)^{-\gamma} [1 + (r/r_b)^\alpha]^{(\gamma-\beta)/\alpha}``.
+    ``I(r) = I_b 2^{(\beta-\gamma)/\alpha} (r/r_b)^{-\gamma}
+    [1 + (r/r_b)^\alpha]^{(\gamma-\beta)/\alpha}``.
     Its total flux is infinite unless ``beta > 2``, so the scale parameter is
     ``amplitude`` = surface brightness at ``r_b`` (flux per pixel^2).
 
