@@ -219,3 +219,22 @@ def test_pixels_match_galsim(stamp_grid, kind, size, q):
     model.ellip, model.theta = 1.0 - q, theta
     image = model(x, y)
     assert np.max(np.abs(image - expected)) < 1e-3 * expected.max()
+
+
+@pytest.mark.parametrize(("h_s", "theta"), [(0.3, 0.0), (1.5, 0.5)])
+def test_edge_on_disk_pixels_match_brute_force(stamp_grid, h_s, theta):
+    from scipy.special import k1
+
+    y, x = stamp_grid
+    x_0, y_0, r_s = 11.3, 12.2, 4.0
+
+    def surface_brightness(xx, yy):
+        along = (xx - x_0) * np.cos(theta) + (yy - y_0) * np.sin(theta)
+        across = -(xx - x_0) * np.sin(theta) + (yy - y_0) * np.cos(theta)
+        t = np.maximum(np.abs(along) / r_s, 1e-300)
+        return t * k1(t) / np.cosh(across / h_s) ** 2 / (2.0 * np.pi * r_s * h_s)
+
+    reference = brute_force_image(surface_brightness, (STAMP, STAMP), x_0, y_0, depth=12)
+    model = galfitax.EdgeOnDisk2D(flux=1.0, r_s=r_s, h_s=h_s, x_0=x_0, y_0=y_0, theta=theta)
+    image = model(x, y)
+    assert np.max(np.abs(image - reference)) < 1e-3 * reference.max()

@@ -13,6 +13,7 @@ from scipy.special import gamma as gamma_function
 from scipy.special import gammaincinv
 
 from galfitax.models.core import Profile2D, _check_parameters, _scalar_parameters
+from galfitax.settings import IntegrationSettings
 
 __all__ = [
     "BrokenExponential2D",
@@ -339,6 +340,9 @@ BrokenExponential2D = _elliptical_class(
 )
 
 
+_EDGE_ON_SETTINGS = IntegrationSettings(subsampling=6)
+
+
 class EdgeOnDisk2D(_CheckedProfile2D):
     r"""Edge-on disk (van der Kruit & Searle 1981; GALFIT edgedisk).
 
@@ -348,7 +352,10 @@ class EdgeOnDisk2D(_CheckedProfile2D):
         \mathrm{sech}^2\left(\frac{z}{h_s}\right), \quad F = 2 \pi r_s h_s I_0
 
     with ``x`` along the disk plane (angle ``theta`` from +x) and ``z``
-    perpendicular to it.
+    perpendicular to it. The sech^2 layer is sharp across the plane, so the
+    default ``integration`` samples every pixel with 6 x 6 Gauss-Legendre
+    nodes (pixel values within 2e-4 of the peak down to ``h_s = 0.3``
+    pixel; 3 x 3 nodes reach 1e-4 only for ``h_s >= 0.6``).
 
     Examples
     --------
@@ -366,6 +373,11 @@ class EdgeOnDisk2D(_CheckedProfile2D):
     x_0 = Parameter(default=0.0, description="x of the centre (0-based pixels)")
     y_0 = Parameter(default=0.0, description="y of the centre (0-based pixels)")
     theta = Parameter(default=0.0, description="disk-plane angle, radians CCW from +x")
+
+    def __init__(self, *args, integration=None, **kwargs):
+        if integration is None:
+            integration = _EDGE_ON_SETTINGS
+        super().__init__(*args, integration=integration, **kwargs)
 
 
 class PointSource2D(_CheckedProfile2D):
