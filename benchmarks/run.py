@@ -346,6 +346,12 @@ def main(argv=None):
     ap.add_argument("--repeats", type=int, default=3, help="warm galfitax repeats per case")
     ap.add_argument("--threads", type=int, default=0, help="pyimfit threads (0 = all cores)")
     ap.add_argument("--peers", default="pyimfit,trf", help="comma-separated: pyimfit,trf")
+    ap.add_argument("--per-family", type=int, default=2, help="cases per family (full run)")
+    ap.add_argument("--stamps", type=int, default=1000, help="stamps in the batch (full run)")
+    ap.add_argument("--pyimfit-subset", type=int, default=30,
+                    help="stamps / frame objects pyimfit fits (the rest is extrapolated)")
+    ap.add_argument("--memory-size", type=int, default=2048,
+                    help="image side of the five-component memory case")
     args = ap.parse_args(argv)
     sections = set(args.sections.split(","))
     peers = set(args.peers.split(","))
@@ -362,25 +368,26 @@ def main(argv=None):
             if size == 512:
                 dirs = [extra_cases.sersic_case(cases_dir, 512)]
             else:
-                dirs = pick_family_a(cases_dir, manifest, size, 1 if args.quick else 2)
+                dirs = pick_family_a(cases_dir, manifest, size, 1 if args.quick else args.per_family)
             results["families"][f"single {size}px"] = family_rows(f"single {size}", dirs, **kw)
     if "bulge_disk" in sections and not args.quick:
-        dirs = [os.path.join(cases_dir, c) for c in manifest["b"] if "_256px_" in c][:2]
+        dirs = [os.path.join(cases_dir, c) for c in manifest["b"] if "_256px_" in c][:args.per_family]
         results["families"]["bulge+disk 256px"] = family_rows("bulge+disk 256", dirs, **kw)
     if "three" in sections and not args.quick:
-        dirs = [os.path.join(cases_dir, c) for c in manifest["c"]][:2]
+        dirs = [os.path.join(cases_dir, c) for c in manifest["c"]][:args.per_family]
         results["families"]["3 galaxies 200px"] = family_rows("3 galaxies 200", dirs, **kw)
     if "batch" in sections:
-        count = 100 if args.quick else 1000
-        results["batch"] = run_batch(args.out, count, 5 if args.quick else 30, args.threads,
-                                     chunk=100)
+        count = 100 if args.quick else args.stamps
+        results["batch"] = run_batch(args.out, count, 5 if args.quick else args.pyimfit_subset,
+                                     args.threads, chunk=100)
     if "frame" in sections and not args.quick:
         results["frame"] = run_frame(os.path.join(cases_dir, manifest["d"][0]), args.threads,
-                                     pyimfit_count=30)
+                                     pyimfit_count=args.pyimfit_subset)
     if "cold" in sections:
         results["cold"] = run_cold(pick_family_a(cases_dir, manifest, 128, 1)[0])
     if "memory" in sections and not args.quick:
-        case = extra_cases.sersic_case(cases_dir, 2048, ncomp=5, index=1)
+        case = extra_cases.sersic_case(cases_dir, args.memory_size, ncomp=5,
+                                       index=args.memory_size)
         results["memory"] = run_memory(case, maxiter=1)
     text = table(results)
     print(text)
