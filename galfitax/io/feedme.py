@@ -308,6 +308,15 @@ def model_components(model):
     return [inner[index] for index in range(inner.n_submodels)]
 
 
+def _start_component(tokens, path, number):
+    """A new `GalfitComponent` from the tokens of a ``0)`` line; unknown types are an error."""
+    name = tokens[0].lower() if tokens else ""
+    if name not in COMPONENTS:
+        raise InputFileError(f"unknown or unsupported component {name!r} (known: "
+                             f"{', '.join(sorted(COMPONENTS))})", path, number)
+    return GalfitComponent(name, {}, {}, line=number)
+
+
 def _model_params(model, name, key):
     """galfitax parameter names carrying GALFIT quantity ``key`` of a component."""
     direct = {"x": "x_0", "y": "y_0", "q": "ellip", "pa": "theta", "c0": "c0", "mag": "flux",
@@ -656,11 +665,7 @@ def read_feedme(path):
         elif label == "0":
             if comp is not None:
                 _finish_component(comp, path)
-            name = tokens[0].lower() if tokens else ""
-            if name not in COMPONENTS:
-                raise InputFileError(f"unknown or unsupported component {name!r} (known: "
-                                     f"{', '.join(sorted(COMPONENTS))})", path, number)
-            comp = GalfitComponent(name, {}, {}, line=number)
+            comp = _start_component(tokens, path, number)
             setup.components.append(comp)
         elif comp is not None and (label in ("Z", "C0") or label.isdigit()
                                    or label[:1] in "FBR"):

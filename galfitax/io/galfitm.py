@@ -40,7 +40,7 @@ from astropy.table import Table, vstack
 
 from galfitax.exceptions import ConfigurationError, InputFileError
 from galfitax.io.conventions import COMPONENTS, Photometry, galfit_to_model
-from galfitax.io.feedme import GalfitComponent, GalfitSetup, _model_params, _split
+from galfitax.io.feedme import GalfitSetup, _model_params, _split, _start_component
 from galfitax.io.files import atomic_write, check_output_path
 
 __all__ = ["GalfitmRun", "GalfitmSetup", "fit_galfitm", "galfitm_results_table", "is_galfitm_feedme",
@@ -408,12 +408,8 @@ def _read_components(result, lines, path):
     current = None
     for number, label, tokens in lines:
         if label == "0":
-            name = tokens[0].lower() if tokens else ""
-            if name not in COMPONENTS:
-                raise InputFileError(f"unknown or unsupported component {name!r} (known: "
-                                     f"{', '.join(sorted(COMPONENTS))})", path, number)
-            current = GalfitComponent(name, {}, {}, line=number)
-            result.components.append(name)
+            current = _start_component(tokens, path, number)
+            result.components.append(current.name)
             result.values.append({})
             result.freedom.append({})
             result.skip.append(False)
