@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""galfitax against pyimfit and astropy's TRFLSQFitter, side by side, in one run.
+"""galfitax against pyimfit and the astropy approach (PetroFit), side by side, in one run.
 
     python benchmarks/run.py --quick        # a few minutes: 64/128 px singles, 100 stamps, cold start
     python benchmarks/run.py                # everything (long on a 2-core machine)
@@ -10,15 +10,20 @@ or ``$GALFITAX_BENCH_DIR``) plus `extra_cases` (512 px single, 64 px stamps,
 the 2048 px five-component memory case), written under ``--out`` (default
 ``benchmarks/out``, git-ignored). Fit set-up for every fitter: the starting
 guesses of ``truth.json["fit"]``, the bench bounds, the case's PSF, sigma
-image and mask (see ``fitters.py``). pyimfit runs as the bench harness runs
-it (``run_peers.run_pyimfit_problem``, all cores).
+image and mask (see ``fitters.py``). The peers run exactly as the bench
+harness runs them (``run_peers.run_pyimfit_problem``: imfit's LM on all
+cores; ``run_peers.run_petrofit_problem``: astropy ``Sersic2D`` models in
+PetroFit's ``PSFConvolvedModel2D``, fitted with astropy's ``TRFLSQFitter``,
+what an astropy user would otherwise write). ``trf`` additionally times
+astropy's ``TRFLSQFitter`` on the galfitax model with its analytic
+``fit_deriv``.
 
 Timings: galfitax is run once to compile, then ``--repeats`` more times; the
 table shows the median warm wall time per fit (the first call is listed
-separately). pyimfit and TRF are timed once per case. Ratios are "peer time /
+separately). The peers are timed once per case. Ratios are "peer time /
 galfitax warm time" (> 1: galfitax faster). A timing means something only if
 the fitters reach the same minimum: ``dchi2`` is the largest relative
-difference of chi2 from the best of the three (must be < 0.5%), ``dpar`` the
+difference of chi2 from the best of the fitters (must be < 0.5%), ``dpar`` the
 largest difference of the fitted parameters from pyimfit's (mag, relative
 r_e, n, q; position in px).
 """
@@ -99,6 +104,8 @@ def run_case(case_dir, *, repeats, threads, peers):
     results = {"galfitax": fitters.fit_galfitax(problem, psf, repeats=repeats)}
     if "pyimfit" in peers:
         results["pyimfit"] = rp.run_pyimfit_problem(problem, psf, case_dir, threads)
+    if "petrofit" in peers:
+        results["petrofit"] = rp.run_petrofit_problem(problem, psf)
     if "trf" in peers:
         results["trf"] = fitters.fit_trf(problem, psf, model=fitters.build_model(
             problem, psf, data.shape))
@@ -273,20 +280,31 @@ def _max(rows, fitter, key):
     return max(values) if values else float("nan")
 
 
+PEER_LABELS = {"pyimfit": "pyimfit", "petrofit": "PetroFit TRF", "trf": "TRF on galfitax model"}
+
+
 def table(results):
-    lines = ["", "| family | cases | galfitax warm [s] | galfitax 1st [s] | pyimfit [s] | TRF [s] "
-             "| pyimfit/galfitax | TRF/galfitax | max dchi2 gfx / imfit / TRF | max dpar gfx, TRF "
-             "vs imfit | nfev gfx / imfit / TRF |", "|" + "---|" * 11]
-    for name, rows in results.get("families", {}).items():
-        g, i, t = _med(rows, "galfitax"), _med(rows, "pyimfit"), _med(rows, "trf")
-        lines.append(
-            "| %s | %d | %.3g | %.3g | %.3g | %.3g | %.2f | %.2f | %.2g / %.2g / %.2g | "
-            "%.2g, %.2g | %.0f / %.0f / %.0f |" % (
-                name, len(rows), g, _med(rows, "galfitax", "t_first"), i, t, i / g, t / g,
-                _max(rows, "galfitax", "dchi2"), _max(rows, "pyimfit", "dchi2"),
-                _max(rows, "trf", "dchi2"), _max(rows, "galfitax", "dpar"),
-                _max(rows, "trf", "dpar"), _med(rows, "galfitax", "nfev"),
-                _med(rows, "pyimfit", "nfev"), _med(rows, "trf", "nfev")))
+    families = results.get("families", {})
+    peers = [p for p in PEER_LABELS if any(p in r for rows in families.values() for r in rows)]
+    fitters_ = ["galfitax"] + peers
+    head = (["family", "cases", "galfitax warm [s]", "galfitax 1st [s]"]
+            + [f"{PEER_LABELS[p]} [s]" for p in peers]
+            + [f"{PEER_LABELS[p]} / galfitax" for p in peers]
+            + ["fastest peer / galfitax", "max dchi2 " + " / ".join(fitters_),
+               "max dpar vs pyimfit", "nfev " + " / ".join(fitters_)])
+    lines = ["", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for name, rows in families.items():
+        g = _med(rows, "galfitax")
+        times = [_med(rows, p) for p in peers]
+        fastest = min((t for t in times if t == t), default=float("nan"))
+        cells = [name, str(len(rows)), "%.3g" % g, "%.3g" % _med(rows, "galfitax", "t_first")]
+        cells += ["%.3g" % t for t in times] + ["%.2f" % (t / g) for t in times]
+        cells += ["%.2f" % (fastest / g),
+                  " / ".join("%.2g" % _max(rows, f, "dchi2") for f in fitters_),
+                  ", ".join("%s %.2g" % (f, _max(rows, f, "dpar")) for f in fitters_
+                            if f != "pyimfit"),
+                  " / ".join("%.0f" % _med(rows, f, "nfev") for f in fitters_)]
+        lines.append("| " + " | ".join(cells) + " |")
     singles = [(r["shape"][0], r) for name, rows in results.get("families", {}).items()
                if name.startswith("single") for r in rows]
     if singles:
@@ -344,7 +362,9 @@ def main(argv=None):
                     help="comma-separated subset of " + ",".join(SECTIONS))
     ap.add_argument("--repeats", type=int, default=3, help="warm galfitax repeats per case")
     ap.add_argument("--threads", type=int, default=0, help="pyimfit threads (0 = all cores)")
-    ap.add_argument("--peers", default="pyimfit,trf", help="comma-separated: pyimfit,trf")
+    ap.add_argument("--peers", default="pyimfit,petrofit,trf",
+                    help="comma-separated subset of pyimfit,petrofit,trf (trf: astropy's "
+                    "TRFLSQFitter on the galfitax model)")
     ap.add_argument("--per-family", type=int, default=2, help="cases per family (full run)")
     ap.add_argument("--stamps", type=int, default=1000, help="stamps in the batch (full run)")
     ap.add_argument("--pyimfit-subset", type=int, default=30,

@@ -11,18 +11,22 @@ Commands
 ``galfitax demo [--output-dir DIR]``
     Fit the example HST galaxy shipped with galfitax and write every output.
 
+Compiled programs are cached on disk between runs
+(`galfitax.compilation_cache`; ``--no-compilation-cache`` turns it off).
+
 Exit codes: 0 success, 1 a fit did not converge, 2 bad input (one-line
 message on stderr naming the problem). In a batch, a file with bad input is
 reported and the others still run; the exit code is then 2.
 """
 
 import argparse
+import os
 import sys
 import threading
 import warnings
 from pathlib import Path
 
-__all__ = ["EXIT_BAD_INPUT", "EXIT_NOT_CONVERGED", "EXIT_OK", "main"]
+__all__ = ["EXIT_BAD_INPUT", "EXIT_NOT_CONVERGED", "EXIT_OK", "console_main", "main"]
 
 EXIT_OK = 0
 EXIT_NOT_CONVERGED = 1
@@ -65,7 +69,11 @@ class _Progress:
 def _parser():
     parser = argparse.ArgumentParser(
         prog="galfitax", description="Fit 2-D galaxy light profiles (GALFIT/imfit compatible).",
-        epilog="Exit codes: 0 success, 1 a fit did not converge, 2 bad input.")
+        epilog="Exit codes: 0 success, 1 a fit did not converge, 2 bad input. "
+               "Compiled programs are cached in ~/.cache/galfitax/jax (or $GALFITAX_CACHE_DIR); "
+               "--no-compilation-cache turns that off.")
+    parser.add_argument("--no-compilation-cache", action="store_true",
+                        help="do not keep compiled programs on disk between runs")
     sub = parser.add_subparsers(dest="command", required=True)
     fit = sub.add_parser("fit", help="run GALFIT feedme files or an imfit config",
                          description="Run GALFIT input files, or an imfit config with --imfit.")
@@ -207,10 +215,28 @@ def main(argv=None):
         return EXIT_BAD_INPUT
 
 
+def console_main(argv=None):
+    """The ``galfitax`` console script: `main` with the persistent compilation cache on.
+
+    Compiled fit programs are kept on disk (`galfitax.compilation_cache`), so
+    a later ``galfitax`` run on the same model structure and image shape
+    starts in seconds. ``--no-compilation-cache`` or
+    ``GALFITAX_COMPILATION_CACHE=0`` turns it off.
+    """
+    args = sys.argv[1:] if argv is None else list(argv)
+    if "--no-compilation-cache" in args:
+        args.remove("--no-compilation-cache")
+    elif os.environ.get("GALFITAX_COMPILATION_CACHE", "1") != "0":
+        from galfitax.compilation_cache import enable_compilation_cache
+
+        enable_compilation_cache()
+    return main(args)
+
+
 def _error(exc):
     message = " ".join(str(exc).split())
     print(f"galfitax: error: {message}", file=sys.stderr)
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    sys.exit(console_main())

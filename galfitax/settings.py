@@ -12,37 +12,51 @@ class IntegrationSettings:
     """Accuracy knobs of the pixel integration, in one hashable object.
 
     A model pixel value is the integral of the surface brightness over the
-    pixel. galfitax computes it in two parts:
+    pixel. galfitax computes it in three nested regions around each
+    component's centre, each a window of fixed size that moves with the
+    centre (so the compiled program never changes while a fit moves it):
 
-    * every pixel is integrated with a ``subsampling`` x ``subsampling``
-      Gauss-Legendre rule, which is accurate where the profile is smooth on
-      the pixel scale;
-    * the ``patch_size`` x ``patch_size`` pixels around each component's
-      centre, where cusps and steep cores live, are integrated *exactly*
-      for elliptical profiles: the flux in a rectangle with a corner on the
-      centre is a 1-D integral, along the rectangle's far edges, of the
-      profile's enclosed-flux function (closed form for Sersic, exponential,
-      Gaussian and Moffat; ``radial_quadrature`` Gauss-Legendre nodes
-      otherwise), evaluated in coordinates where the isophotes are circles
-      with ``patch_quadrature`` nodes per edge. Pixel values are
-      differences of these corner integrals, so flux is conserved to
-      rounding error inside the patch. Non-elliptical profiles (edge-on
-      disk) use ``patch_subsampling`` Gauss-Legendre nodes per axis there.
+    * every pixel is integrated with an ``outer_subsampling`` x
+      ``outer_subsampling`` Gauss-Legendre rule (2 x 2 by default: exact for
+      cubic variations across the pixel, which is what the smooth outskirts
+      of a galaxy need; 1 = centre sampling, as GALFIT and imfit do far from
+      the centre, which is 4x cheaper but misses the pixel-scale curvature of
+      thin, flattened profiles by up to ~1e-3 of the peak);
+    * the ``subsampled_size`` x ``subsampled_size`` pixels around the centre
+      with ``subsampling`` x ``subsampling`` nodes;
+    * the ``patch_size`` x ``patch_size`` pixels around the centre, where
+      cusps and steep cores live, are integrated *exactly* for elliptical
+      profiles: the flux in a rectangle with a corner on the centre is a 1-D
+      integral, along the rectangle's far edges, of the profile's
+      enclosed-flux function (closed form for Sersic, exponential, Gaussian
+      and Moffat; ``radial_quadrature`` Gauss-Legendre nodes otherwise),
+      evaluated in coordinates where the isophotes are circles with
+      ``patch_quadrature`` nodes per edge. Pixel values are differences of
+      these corner integrals, so flux is conserved to rounding error inside
+      the patch. Non-elliptical profiles (edge-on disk) use
+      ``patch_subsampling`` Gauss-Legendre nodes per axis there.
 
     Measured accuracy of the defaults (``tests/test_integration_accuracy.py``),
     Sersic ``0.5 <= n <= 8``, ``0.5 <= r_eff <= 20`` pixels, axis ratio
-    ``q >= 0.2``, any sub-pixel centre: pixel values within 2e-5 of the peak
+    ``q >= 0.2``, any sub-pixel centre: pixel values within 3e-5 of the peak
     of a converged brute-force quadrature (and of GalSim's pixel-convolved
     images for ``n <= 2``, Gaussian and Moffat); total flux within 2e-5
     (relative) of the exact flux in the frame. The largest errors come from
-    the ``subsampling`` rule just outside the patch for flattened profiles;
-    for ``q < 0.2`` with a minor axis below a pixel raise ``patch_size``
-    and ``subsampling``.
+    the Gauss-Legendre rules just outside the exact patch for flattened
+    profiles; for ``q < 0.2`` with a minor axis below a pixel raise
+    ``patch_size`` and ``subsampling``.
 
     Parameters
     ----------
     subsampling : int
-        Gauss-Legendre nodes per axis in every pixel (1 = centre sampling).
+        Gauss-Legendre nodes per axis in the pixels of the
+        ``subsampled_size`` window.
+    subsampled_size : int
+        Side, in pixels, of the window around each centre integrated with
+        ``subsampling`` nodes (odd, >= 1).
+    outer_subsampling : int
+        Gauss-Legendre nodes per axis in every other pixel (1 = centre
+        sampling).
     patch_size : int
         Side, in pixels, of the exactly integrated patch around each centre
         (odd, >= 1).
@@ -66,6 +80,8 @@ class IntegrationSettings:
     """
 
     subsampling: int = 3
+    subsampled_size: int = 21
+    outer_subsampling: int = 2
     patch_size: int = 9
     patch_quadrature: int = 16
     radial_quadrature: int = 48
@@ -79,10 +95,11 @@ class IntegrationSettings:
                     f"IntegrationSettings.{field.name} must be a positive integer, "
                     f"got {value!r}"
                 )
-        if self.patch_size % 2 != 1:
-            raise InvalidParameterError(
-                f"IntegrationSettings.patch_size must be odd, got {self.patch_size}"
-            )
+        for name in ("patch_size", "subsampled_size"):
+            if getattr(self, name) % 2 != 1:
+                raise InvalidParameterError(
+                    f"IntegrationSettings.{name} must be odd, got {getattr(self, name)}"
+                )
 
 
 DEFAULT_SETTINGS = IntegrationSettings()

@@ -57,3 +57,24 @@ def test_batch_equals_loop(stamps):
     again = batch_fitter.fit_batch(template, images[::-1], sigmas=sigmas[::-1],
                                    masks=masks[::-1], initial_parameters=starts[::-1])
     np.testing.assert_allclose(again[0].parameters, fitted[2].parameters, rtol=1e-8)
+
+
+@pytest.mark.parametrize("slots", [1, 2])
+def test_fewer_slots_than_stamps_give_the_same_fits(stamps, slots):
+    # stamps finish at different iterations and hand their slot to the next one
+    images, sigmas, masks, starts = stamps
+    starts = starts.copy()
+    starts[1, 1] *= 3.0  # a poorer r_eff start: this stamp needs more iterations
+    template = Sersic2D(flux=1.0, r_eff=3.0, n=2.0, x_0=32.0, y_0=32.0, ellip=0.1, theta=0.1)
+    all_at_once = LevMarFitter()
+    reference = all_at_once.fit_batch(template, images, sigmas=sigmas, masks=masks,
+                                      initial_parameters=starts)
+    streamed = LevMarFitter()
+    fitted = streamed.fit_batch(template, images, sigmas=sigmas, masks=masks,
+                                initial_parameters=starts, slots=slots)
+    assert len(set(all_at_once.fit_info["n_iter"])) > 1  # the refill path is exercised
+    for k in range(len(images)):
+        np.testing.assert_allclose(fitted[k].parameters, reference[k].parameters, rtol=1e-10)
+    np.testing.assert_array_equal(streamed.fit_info["n_iter"], all_at_once.fit_info["n_iter"])
+    np.testing.assert_allclose(streamed.fit_info["param_cov"], all_at_once.fit_info["param_cov"],
+                               rtol=1e-8)

@@ -71,6 +71,12 @@ class ConvolutionGeometry:
             next_fast_len(max(m + half - self.fine_pad, m - 2 * self.fine_pad + 2 * half + 2),
                           real=True)
             for m, half in zip(self.fine_shape, halves))
+        # the model is rendered on the whole FFT grid when the box margin covers the
+        # kernel's reach: the extra samples then lie farther than the reach from every
+        # image pixel (also across the periodic wrap), and rendering them is cheaper
+        # than padding with zeros; a narrower margin keeps zeros beyond the box
+        covered = all(self.fine_pad >= half for half in halves)
+        self.render_shape = self.fft_shape if covered else self.fine_shape
         # range of fine-sample positions from which a point source's PSF reaches the frame
         self.reach = tuple((self.fine_pad - half - 1.0, m - 1 - self.fine_pad + half + 1.0)
                            for m, half in zip(self.fine_shape, halves))
@@ -144,7 +150,10 @@ def render_convolved(plan, pvec, x_start, y_start, h, shape):
     y_fine = y_start - 0.5 + 0.5 * delta - pad
     spectrum = jnp.zeros(geometry.extended_factor.shape, dtype=complex)
     if extended is not None:
-        fine = render_plan_grid(extended, pvec, x_fine, y_fine, delta, geometry.fine_shape)
+        # rendered on the whole FFT grid: the samples beyond the convolution box lie
+        # farther than the kernel's reach from every image pixel (also across the
+        # periodic wrap), and rendering them is cheaper than padding with zeros
+        fine = render_plan_grid(extended, pvec, x_fine, y_fine, delta, geometry.render_shape)
         spectrum = jnp.fft.rfft2(fine, s=geometry.fft_shape) * geometry.extended_factor
     if points:
         point_sum = sum(_point_spectrum(geometry, leaf, sign, pvec, x_fine, y_fine)

@@ -95,17 +95,38 @@ def corner_integral(profile, c, dx, dy, settings):
     return jnp.sign(dx) * jnp.sign(dy) * jnp.sum(flux, axis=0)
 
 
+# largest Gauss-Legendre order whose nodes are evaluated as separate image-sized
+# expressions (fused into one loop: fastest at run time, but each node adds to the
+# compiled graph); higher orders stack the nodes on leading axes instead
+_UNROLL_ORDER = 2
+
+
 def _pixel_quadrature(profile, c, x, y, h, order):
     """``order`` x ``order`` Gauss-Legendre integrals over pixels of side ``h`` centred on x, y.
 
-    One surface-brightness evaluation on the broadcast array
-    ``x.shape + (order, order)``.
+    For ``order <= 2`` each node is its own image-sized expression, which
+    XLA fuses into one loop (with the forward-mode tangents of a Jacobian).
+    Higher orders make one surface-brightness evaluation on the broadcast
+    array ``(order, order) + x.shape``: the nodes lead, so that the weighted
+    sum adds whole contiguous planes, and the graph holds the profile once.
     """
+    if order == 1:
+        return profile.surface_brightness(x, y, c) * (h * h)
     nodes, weights = _gauss_legendre(order)
-    xs = x[..., None, None] + h * nodes[None, :]
-    ys = y[..., None, None] + h * nodes[:, None]
+    if order <= _UNROLL_ORDER:
+        total = 0.0
+        for node_y, weight_y in zip(nodes, weights):
+            for node_x, weight_x in zip(nodes, weights):
+                sb = profile.surface_brightness(x + h * node_x, y + h * node_y, c)
+                total = total + (weight_x * weight_y * h * h) * sb
+        return total
+    ndim = len(jnp.broadcast_shapes(jnp.shape(x), jnp.shape(y)))
+    trailing = (1,) * ndim
+    xs = x + h * nodes.reshape((1, order) + trailing)
+    ys = y + h * nodes.reshape((order, 1) + trailing)
     sb = profile.surface_brightness(xs, ys, c)
-    return jnp.sum(sb * np.outer(weights, weights), axis=(-2, -1)) * (h * h)
+    return jnp.sum(sb * np.outer(weights, weights).reshape((order, order) + trailing),
+                   axis=(0, 1)) * (h * h)
 
 
 def _point_source_grid(p, x_start, y_start, h, shape):
@@ -123,8 +144,36 @@ def _patch_corners(start, size, origin, h, centre):
     return origin + h * (start + jnp.arange(size + 1) - 0.5) - centre
 
 
+def _patch_start(centre, origin, h, size, n):
+    """First index of a ``size``-pixel window centred on ``centre``, clamped into ``[0, n)``."""
+    index = jnp.floor((centre - origin) / h + 0.5).astype(int)
+    return jnp.clip(index - size // 2, 0, n - size)
+
+
+def _quadrature_patch(profile, c, x_start, y_start, h, shape, size, order):
+    """``order``-node Gauss-Legendre integrals on the ``size`` x ``size`` window around the centre.
+
+    Returns ``(patch, start_y, start_x)``.
+    """
+    ny, nx = shape
+    size_y, size_x = min(size, ny), min(size, nx)
+    start_x = _patch_start(c["x_0"], x_start, h, size_x, nx)
+    start_y = _patch_start(c["y_0"], y_start, h, size_y, ny)
+    patch_x = x_start + h * (start_x + jnp.arange(size_x))[None, :]
+    patch_y = y_start + h * (start_y + jnp.arange(size_y))[:, None]
+    return _pixel_quadrature(profile, c, patch_x, patch_y, h, order), start_y, start_x
+
+
 def render_grid(kind, p, x_start, y_start, h, shape, settings):
     """Pixel-integrated image of one profile on a regular grid.
+
+    Three nested regions, each overwriting the previous one (see
+    :class:`galfitax.IntegrationSettings`): every pixel with
+    ``outer_subsampling`` Gauss-Legendre nodes per axis; the
+    ``subsampled_size`` window around the centre with ``subsampling`` nodes;
+    the ``patch_size`` window exactly (elliptical profiles) or with
+    ``patch_subsampling`` nodes. Windows have static sizes and move with the
+    centre (clamped inside the grid), so the compiled program never changes.
 
     Parameters
     ----------
@@ -150,21 +199,23 @@ def render_grid(kind, p, x_start, y_start, h, shape, settings):
     if kind in ("flat_sky", "tilted_sky"):
         # constant and linear surfaces: the centre value is the exact pixel mean
         return jnp.broadcast_to(profile.surface_brightness(x, y, c), shape) * h * h
-    image = _pixel_quadrature(profile, c, x, y, h, settings.subsampling)
-    size_y, size_x = min(settings.patch_size, ny), min(settings.patch_size, nx)
-    col = jnp.floor((c["x_0"] - x_start) / h + 0.5).astype(int)
-    row = jnp.floor((c["y_0"] - y_start) / h + 0.5).astype(int)
-    start_x = jnp.clip(col - size_x // 2, 0, nx - size_x)
-    start_y = jnp.clip(row - size_y // 2, 0, ny - size_y)
+    image = _pixel_quadrature(profile, c, x, y, h, settings.outer_subsampling)
+    if settings.subsampling != settings.outer_subsampling:
+        middle, start_y, start_x = _quadrature_patch(
+            profile, c, x_start, y_start, h, shape, settings.subsampled_size, settings.subsampling)
+        image = jax.lax.dynamic_update_slice(image, middle, (start_y, start_x))
     if profile.elliptical:
+        size_y, size_x = min(settings.patch_size, ny), min(settings.patch_size, nx)
+        start_x = _patch_start(c["x_0"], x_start, h, size_x, nx)
+        start_y = _patch_start(c["y_0"], y_start, h, size_y, ny)
         corners_x = _patch_corners(start_x, size_x, x_start, h, c["x_0"])
         corners_y = _patch_corners(start_y, size_y, y_start, h, c["y_0"])
         s = corner_integral(profile, c, corners_x[None, :], corners_y[:, None], settings)
         patch = s[1:, 1:] - s[1:, :-1] - s[:-1, 1:] + s[:-1, :-1]
     else:
-        patch_x = x_start + h * (start_x + jnp.arange(size_x))[None, :]
-        patch_y = y_start + h * (start_y + jnp.arange(size_y))[:, None]
-        patch = _pixel_quadrature(profile, c, patch_x, patch_y, h, settings.patch_subsampling)
+        patch, start_y, start_x = _quadrature_patch(
+            profile, c, x_start, y_start, h, shape, settings.patch_size,
+            settings.patch_subsampling)
     return jax.lax.dynamic_update_slice(image, patch, (start_y, start_x))
 
 
@@ -184,7 +235,12 @@ def render_points(kind, p, x, y, settings):
     if kind in ("flat_sky", "tilted_sky"):
         return jnp.broadcast_to(profile.surface_brightness(x, y, c),
                                 jnp.broadcast_shapes(jnp.shape(x), jnp.shape(y)))
-    values = _pixel_quadrature(profile, c, x, y, 1.0, settings.subsampling)
+    values = _pixel_quadrature(profile, c, x, y, 1.0, settings.outer_subsampling)
+    if settings.subsampling != settings.outer_subsampling:
+        half = settings.subsampled_size / 2.0
+        middle = (jnp.abs(x - c["x_0"]) < half) & (jnp.abs(y - c["y_0"]) < half)
+        values = jnp.where(middle, _pixel_quadrature(profile, c, x, y, 1.0, settings.subsampling),
+                           values)
     half = settings.patch_size / 2.0
     near = (jnp.abs(x - c["x_0"]) < half) & (jnp.abs(y - c["y_0"]) < half)
     if profile.elliptical:

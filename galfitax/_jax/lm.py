@@ -42,6 +42,8 @@ __all__ = [
     "LMResult",
     "STATUS_MESSAGES",
     "Status",
+    "advance",
+    "initial_state",
     "levenberg_marquardt",
     "residuals_and_jacobian",
 ]
@@ -114,7 +116,7 @@ def residuals_and_jacobian(residual_fn, params, has_aux=False, tangent_batch=Non
     """``(r, J)`` (and ``aux``) with ``J = dr/dp`` of shape ``(len(r), len(p))``, forward mode.
 
     One primal evaluation plus one vectorised tangent pass per parameter
-    (``jax.linearize`` + ``vmap``), never reverse mode. With ``has_aux`` the
+    (``jax.jvp`` under ``vmap``), never reverse mode. With ``has_aux`` the
     function returns ``(r, aux)`` and so does this, as ``(r, J, aux)``.
 
     With ``tangent_batch`` (an int smaller than ``len(p)``) the columns are
@@ -127,9 +129,13 @@ def residuals_and_jacobian(residual_fn, params, has_aux=False, tangent_batch=Non
     n = params.shape[0]
     basis = jnp.eye(n, dtype=params.dtype)
     if tangent_batch is None or tangent_batch >= n:
-        out = jax.linearize(residual_fn, params, has_aux=has_aux)
-        jac = jax.vmap(out[1], out_axes=1)(basis)
-        return (out[0], jac, out[2]) if has_aux else (out[0], jac)
+        # vmap of jvp: the primal does not depend on the tangent, so it stays unbatched
+        # and is computed once; tracing this is cheaper than jax.linearize
+        def push(tangent):
+            return jax.jvp(residual_fn, (params,), (tangent,), has_aux=has_aux)
+
+        out = jax.vmap(push, out_axes=(None, 1, None) if has_aux else (None, 1))(basis)
+        return out
 
     def residuals_only(p):
         return residual_fn(p)[0] if has_aux else residual_fn(p)
@@ -167,8 +173,118 @@ def _gradient_small(state, active, gtol):
     return jnp.max(cosine) <= gtol
 
 
-def levenberg_marquardt(residual_fn, params0, lo, hi, options, tangent_batch=None):
+def initial_state(residual_fn, params0, lo, hi, options, out_shapes=None):
+    """Solver state before the first evaluation (``params0`` clipped into the box).
+
+    ``out_shapes`` (``(r, aux)`` of ``jax.ShapeDtypeStruct``), when the caller
+    knows them, saves tracing ``residual_fn`` once more to find them.
+    """
+    dtype = params0.dtype
+    params0 = jnp.clip(params0, lo, hi)
+    if out_shapes is None:
+        out_shapes = jax.eval_shape(residual_fn, params0)
+    r_shape, aux_shape = out_shapes
+    n = params0.shape[0]
+    return LMResult(
+        params=params0, residuals=jnp.zeros(r_shape.shape, dtype),
+        chi2=jnp.asarray(jnp.inf, dtype),
+        jtj=jnp.zeros((n, n), dtype), grad=jnp.zeros(n, dtype),
+        scale=jnp.full(n, jnp.finfo(dtype).tiny, dtype),
+        lam=jnp.asarray(options.lam0, dtype), nu=jnp.asarray(2.0, dtype),
+        n_iter=jnp.asarray(0), nfev=jnp.asarray(0), njev=jnp.asarray(0),
+        status=jnp.asarray(Status.RUNNING), active=jnp.zeros(n, bool),
+        stale=jnp.asarray(True), ftol_met=jnp.asarray(False), xtol_met=jnp.asarray(False),
+        aux=jax.tree_util.tree_map(lambda leaf: jnp.zeros(leaf.shape, leaf.dtype), aux_shape),
+    )
+
+
+
+def advance(residual_fn, state, lo, hi, options, tangent_batch=None, max_steps=None):
+    """Run the solver from ``state`` until it stops, or for at most ``max_steps`` evaluations.
+
+    ``max_steps`` (a traced int, optional) lets a caller interleave other
+    work: a batch driver refills the slots of problems that have finished
+    (:func:`galfitax._jax.objective.run_batch_streaming`). The state carries
+    everything, so advancing in pieces gives the same result as one call.
+    """
+
+    def body(state):
+        first = state.stale  # nothing evaluated yet: the trial point is the start
+        active = _active_set(state.params, state.grad, lo, hi)
+        # parameters without influence (a position angle at zero ellipticity): their
+        # step would be noise divided by ~0, so they are held like active bounds
+        diagonal = jnp.diagonal(state.jtj)
+        held = active | (diagonal <= _NO_INFLUENCE * jnp.max(diagonal))
+        trial, step = _damped_step(state, held, lo, hi)
+        trial = jnp.where(first, state.params, trial)
+        step = jnp.where(first, 0.0, step)
+
+        r_new, jac, aux = residuals_and_jacobian(residual_fn, trial, has_aux=True,
+                                                 tangent_batch=tangent_batch)
+        chi2_new = jnp.sum(r_new * r_new)
+        finite = jnp.isfinite(chi2_new)
+        actual = state.chi2 - chi2_new
+        predicted = -(2.0 * state.grad @ step + step @ state.jtj @ step)
+        rho = jnp.where(predicted > 0, actual / jnp.where(predicted > 0, predicted, 1.0), 0.0)
+        accepted = first | (finite & (actual > 0))
+        jtj_new = jac.T @ jac
+
+        def pick(new, old):
+            return jnp.where(accepted, new, old)
+
+        params = pick(trial, state.params)
+        scale = pick(jnp.maximum(state.scale, jnp.diagonal(jtj_new)), state.scale)
+        step_norm = jnp.sqrt(jnp.sum(scale * step * step))
+        param_norm = jnp.sqrt(jnp.sum(scale * params * params))
+        lam = jnp.where(accepted,
+                        state.lam * jnp.maximum(1.0 / 3.0, 1.0 - (2.0 * rho - 1.0) ** 3),
+                        state.lam * state.nu)
+        new = state._replace(
+            params=params, residuals=pick(r_new, state.residuals),
+            chi2=pick(chi2_new, state.chi2), jtj=pick(jtj_new, state.jtj),
+            grad=pick(jac.T @ r_new, state.grad), scale=scale,
+            lam=jnp.where(first, state.lam, lam),
+            nu=jnp.where(accepted, 2.0, 2.0 * state.nu),
+            n_iter=state.n_iter + jnp.where(first, 0, 1),
+            nfev=state.nfev + 1, njev=state.njev + 1, stale=jnp.asarray(False),
+            ftol_met=(~first & finite & (jnp.abs(actual) <= options.ftol * state.chi2)
+                      & (predicted <= options.ftol * state.chi2) & (rho <= 2.0)),
+            xtol_met=~first & (step_norm <= options.xtol * param_norm),
+            aux=jax.tree_util.tree_map(pick, aux, state.aux),
+        )
+        active = _active_set(new.params, new.grad, lo, hi)
+        status = jnp.select(
+            [~jnp.isfinite(new.chi2), new.ftol_met, new.xtol_met,
+             _gradient_small(new, active, options.gtol), new.n_iter >= options.maxiter],
+            [Status.NONFINITE, Status.FTOL, Status.XTOL, Status.GTOL, Status.MAXITER],
+            Status.RUNNING,
+        ).astype(state.status.dtype)
+        return new._replace(status=status, active=active)
+
+    if max_steps is None:
+        return jax.lax.while_loop(lambda s: s.status == Status.RUNNING, body, state)
+
+    def limited(carry):
+        count, current = carry
+        return count + 1, body(current)
+
+    _, state = jax.lax.while_loop(
+        lambda carry: (carry[1].status == Status.RUNNING) & (carry[0] < max_steps),
+        limited, (jnp.asarray(0), state))
+    return state
+
+
+def levenberg_marquardt(residual_fn, params0, lo, hi, options, tangent_batch=None,
+                        out_shapes=None):
     """Minimise ``sum(r(p)**2)`` for ``lo <= p <= hi`` (traceable, vmap-able).
+
+    Every iteration evaluates the residuals *and* their Jacobian once, at the
+    trial point (the first iteration's trial point is the start): an accepted
+    step needs the Jacobian there anyway, so a separate residual-only
+    evaluation would cost an extra model per iteration, and the loop body
+    holds one copy of the model. Only a rejected step wastes its tangents
+    (rare: the damping adapts). There is no branching, so the same program
+    runs unchanged under ``vmap``.
 
     Parameters
     ----------
@@ -184,76 +300,16 @@ def levenberg_marquardt(residual_fn, params0, lo, hi, options, tangent_batch=Non
         Build the Jacobian this many columns at a time (see
         :func:`residuals_and_jacobian`); for problems too large to hold every
         tangent at once.
+    out_shapes : tuple, optional
+        Shapes of ``residual_fn``'s outputs (see :func:`initial_state`).
 
     Returns
     -------
     LMResult
         At the solution, with ``residuals``, ``jtj``, ``grad`` and ``aux``
-        evaluated there (the residual function and its Jacobian appear once
-        each in the compiled program).
+        evaluated there. ``nfev`` and ``njev`` both count the evaluations
+        (each is a model and its Jacobian); ``n_iter`` counts the steps
+        taken after the evaluation of the start.
     """
-    dtype = params0.dtype
-    params0 = jnp.clip(params0, lo, hi)
-    r_shape, aux_shape = jax.eval_shape(residual_fn, params0)
-    n = params0.shape[0]
-    state = LMResult(
-        params=params0, residuals=jnp.zeros(r_shape.shape, dtype), chi2=jnp.asarray(0.0, dtype),
-        jtj=jnp.zeros((n, n), dtype), grad=jnp.zeros(n, dtype),
-        scale=jnp.full(n, jnp.finfo(dtype).tiny, dtype),
-        lam=jnp.asarray(options.lam0, dtype), nu=jnp.asarray(2.0, dtype),
-        n_iter=jnp.asarray(0), nfev=jnp.asarray(0), njev=jnp.asarray(0),
-        status=jnp.asarray(Status.RUNNING), active=jnp.zeros(n, bool),
-        stale=jnp.asarray(True), ftol_met=jnp.asarray(False), xtol_met=jnp.asarray(False),
-        aux=jax.tree_util.tree_map(lambda leaf: jnp.zeros(leaf.shape, leaf.dtype), aux_shape),
-    )
-
-    def relinearise(state):
-        r, jac, aux = residuals_and_jacobian(residual_fn, state.params, has_aux=True,
-                                             tangent_batch=tangent_batch)
-        jtj = jac.T @ jac
-        return state._replace(
-            residuals=r, chi2=jnp.sum(r * r), jtj=jtj, grad=jac.T @ r,
-            scale=jnp.maximum(state.scale, jnp.diagonal(jtj)), nfev=state.nfev + 1,
-            njev=state.njev + 1, stale=jnp.asarray(False), aux=aux)
-
-    def body(state):
-        state = jax.lax.cond(state.stale, relinearise, lambda s: s, state)
-        active = _active_set(state.params, state.grad, lo, hi)
-        # parameters without influence (a position angle at zero ellipticity): their
-        # step would be noise divided by ~0, so they are held like active bounds
-        diagonal = jnp.diagonal(state.jtj)
-        held = active | (diagonal <= _NO_INFLUENCE * jnp.max(diagonal))
-        status = jnp.select(
-            [~jnp.isfinite(state.chi2), state.ftol_met, state.xtol_met,
-             _gradient_small(state, active, options.gtol), state.n_iter >= options.maxiter],
-            [Status.NONFINITE, Status.FTOL, Status.XTOL, Status.GTOL, Status.MAXITER],
-            Status.RUNNING,
-        ).astype(state.status.dtype)
-
-        trial, step = _damped_step(state, held, lo, hi)
-        r_new = residual_fn(trial)[0]
-        chi2_new = jnp.sum(r_new * r_new)
-        finite = jnp.isfinite(chi2_new)
-        actual = state.chi2 - chi2_new
-        predicted = -(2.0 * state.grad @ step + step @ state.jtj @ step)
-        rho = jnp.where(predicted > 0, actual / jnp.where(predicted > 0, predicted, 1.0), 0.0)
-        accepted = finite & (actual > 0)
-        params = jnp.where(accepted, trial, state.params)
-        step_norm = jnp.sqrt(jnp.sum(state.scale * step * step))
-        param_norm = jnp.sqrt(jnp.sum(state.scale * params * params))
-        stepped = state._replace(
-            params=params,
-            lam=jnp.where(accepted,
-                          state.lam * jnp.maximum(1.0 / 3.0, 1.0 - (2.0 * rho - 1.0) ** 3),
-                          state.lam * state.nu),
-            nu=jnp.where(accepted, 2.0, 2.0 * state.nu),
-            n_iter=state.n_iter + 1, nfev=state.nfev + 1, active=active, stale=accepted,
-            ftol_met=(finite & (jnp.abs(actual) <= options.ftol * state.chi2)
-                      & (predicted <= options.ftol * state.chi2) & (rho <= 2.0)),
-            xtol_met=step_norm <= options.xtol * param_norm,
-        )
-        running = status == Status.RUNNING
-        stopped = state._replace(status=status, active=active)
-        return jax.tree_util.tree_map(lambda a, b: jnp.where(running, a, b), stepped, stopped)
-
-    return jax.lax.while_loop(lambda s: s.status == Status.RUNNING, body, state)
+    state = initial_state(residual_fn, params0, lo, hi, options, out_shapes)
+    return advance(residual_fn, state, lo, hi, options, tangent_batch)

@@ -42,7 +42,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from galfitax._jax.lm import levenberg_marquardt, residuals_and_jacobian
+from galfitax._jax.lm import (Status, advance, initial_state, levenberg_marquardt,
+                              residuals_and_jacobian)
 from galfitax._jax.precision import x64
 from galfitax._jax.render import count_trace, render_plan_grid
 
@@ -50,11 +51,13 @@ __all__ = [
     "STATISTICS",
     "TermData",
     "TermSpec",
+    "compiled_batch_stepper",
     "compiled_fit",
     "compiled_residuals",
     "fisher_matrix",
     "global_parameters",
     "residual_vector",
+    "run_batch_streaming",
     "run_fit",
     "term_images",
 ]
@@ -201,23 +204,36 @@ def _tangent_batch(specs, n_free):
     return max(1, _JACOBIAN_BUDGET // pixels)
 
 
-def _fit(specs, statistic, free0, matrix, offset, lo, hi, terms, options):
-    count_trace()
-
-    def theta_fn(p):
-        return global_parameters(p, matrix, offset)
-
+def _residual_function(specs, statistic, matrix, offset, terms):
     def residual_fn(p):
-        images = term_images(specs, theta_fn(p), terms)
+        images = term_images(specs, global_parameters(p, matrix, offset), terms)
         return _residuals_from_images(statistic, images, terms), tuple(images)
 
+    return residual_fn
+
+
+def _output_shapes(specs, dtype):
+    """Shapes of the residual function's ``(r, images)``, known from the specs alone."""
+    pixels = sum(int(np.prod(spec.shape)) for spec in specs)
+    return (jax.ShapeDtypeStruct((pixels,), dtype),
+            tuple(jax.ShapeDtypeStruct(tuple(spec.shape), dtype) for spec in specs))
+
+
+def _fit(specs, statistic, free0, matrix, offset, lo, hi, terms, options):
+    count_trace()
+    residual_fn = _residual_function(specs, statistic, matrix, offset, terms)
     result = levenberg_marquardt(residual_fn, free0, lo, hi, options,
-                                 tangent_batch=_tangent_batch(specs, free0.shape[-1]))
+                                 tangent_batch=_tangent_batch(specs, free0.shape[-1]),
+                                 out_shapes=_output_shapes(specs, free0.dtype))
+    return result._replace(aux=None), _fisher(specs, statistic, result, matrix, offset,
+                                              terms), result.aux
+
+
+def _fisher(specs, statistic, result, matrix, offset, terms):
     if statistic == "chi2":
-        fisher = result.jtj
-    else:
-        fisher = fisher_matrix(specs, statistic, theta_fn, result.params, terms)
-    return result._replace(aux=None), fisher, result.aux
+        return result.jtj
+    return fisher_matrix(specs, statistic, lambda p: global_parameters(p, matrix, offset),
+                         result.params, terms)
 
 
 @functools.lru_cache(maxsize=128)
@@ -261,3 +277,135 @@ def run_fit(specs, statistic, free0, matrix, offset, lo, hi, terms, options, bat
         fit = compiled_fit(specs, statistic, batched)
         out = fit(free0, matrix, offset, lo, hi, terms, options)
         return jax.tree_util.tree_map(np.asarray, out)
+
+
+# in_axes of (state or free0, matrix, offset, lo, hi, terms, options, max_steps)
+_BATCH_AXES = (0, None, 0, None, None, 0, None, None)
+
+
+@functools.lru_cache(maxsize=128)
+def compiled_batch_stepper(specs, statistic):
+    """Jitted, ``vmap``-ed ``(states, matrix, offsets, lo, hi, terms, options, max_steps) -> states``.
+
+    Advances every problem of a batch by at most ``max_steps`` solver
+    evaluations (:func:`galfitax._jax.lm.advance`); problems that have
+    stopped stay as they are. Compiled once per (terms, statistic) and batch
+    size.
+    """
+    if statistic not in STATISTICS:
+        raise ValueError(f"statistic must be one of {STATISTICS}, got {statistic!r}")
+
+    def step(state, matrix, offset, lo, hi, terms, options, max_steps):
+        count_trace()
+        residual_fn = _residual_function(specs, statistic, matrix, offset, terms)
+        return advance(residual_fn, state, lo, hi, options,
+                       _tangent_batch(specs, state.params.shape[-1]), max_steps)
+
+    return jax.jit(jax.vmap(step, in_axes=_BATCH_AXES))
+
+
+@functools.lru_cache(maxsize=128)
+def _compiled_start(specs, statistic):
+    def start(free0, matrix, offset, lo, hi, terms, options):
+        residual_fn = _residual_function(specs, statistic, matrix, offset, terms)
+        return initial_state(residual_fn, free0, lo, hi, options,
+                             _output_shapes(specs, free0.dtype))
+
+    return jax.jit(start)
+
+
+@functools.lru_cache(maxsize=128)
+def _compiled_batch_fisher(specs, statistic):
+    def fisher(result, matrix, offset, terms):
+        count_trace()
+        return _fisher(specs, statistic, result, matrix, offset, terms)
+
+    return jax.jit(jax.vmap(fisher, in_axes=(0, None, 0, 0)))
+
+
+def _take(tree, index):
+    return jax.tree_util.tree_map(lambda leaf: leaf[index], tree)
+
+
+def _put(tree, index, source, source_index):
+    def put(leaf, src):
+        leaf[index] = src[source_index]
+
+    jax.tree_util.tree_map(put, tree, source)
+
+
+def run_batch_streaming(specs, statistic, free0, matrix, offsets, lo, hi, terms, options,
+                        slots=64, steps=4):
+    """Fit N independent problems of one structure through a fixed set of ``vmap`` slots.
+
+    A ``vmap``-ed solver runs every problem until the slowest one stops. Here
+    ``slots`` problems run side by side for at most ``steps`` evaluations at
+    a time; between those rounds, the problems that have stopped leave their
+    slot and the next ones waiting take it (their solver state starts
+    fresh), so a slow problem holds one slot, not the batch. Results are
+    those of separate fits: each problem's state only ever sees its own data.
+
+    Parameters
+    ----------
+    specs, statistic, matrix, lo, hi, options
+        As for :func:`compiled_fit` (shared by all problems).
+    free0, offsets : numpy.ndarray, shape (N, ...)
+        Starting free parameters and affine offsets of each problem.
+    terms : tuple of TermData
+        With a leading axis of length N on every array.
+    slots : int
+        Problems advanced together (the compiled batch size).
+    steps : int
+        Evaluations per round before slots are refilled.
+
+    Returns
+    -------
+    (LMResult, fisher, images)
+        As :func:`run_fit` with ``batched=True``: numpy leaves with a leading
+        axis of length N.
+    """
+    free0 = np.asarray(free0, dtype=float)
+    offsets = np.asarray(offsets, dtype=float)
+    n = free0.shape[0]
+    slots = max(1, min(int(slots), n))
+    with x64():
+        template = jax.tree_util.tree_map(np.asarray, _compiled_start(specs, statistic)(
+            free0[0], matrix, offsets[0], lo, hi, _take(terms, 0), options))
+        step = compiled_batch_stepper(specs, statistic)
+        lo_np, hi_np = np.asarray(lo, dtype=float), np.asarray(hi, dtype=float)
+
+        def fresh(k):
+            return template._replace(params=np.clip(free0[k], lo_np, hi_np))
+
+        state = jax.tree_util.tree_map(lambda *leaves: np.stack(leaves),
+                                       *[fresh(k) for k in range(slots)])
+        slot_terms = jax.tree_util.tree_map(lambda leaf: np.array(leaf[:slots]), terms)
+        slot_offsets = np.array(offsets[:slots])
+        owner = list(range(slots))
+        waiting = slots
+        finished = [None] * n
+        while any(k >= 0 for k in owner):
+            state = jax.tree_util.tree_map(
+                np.array, step(state, matrix, slot_offsets, lo, hi, slot_terms, options, steps))
+            for slot, k in enumerate(owner):
+                if k < 0 or state.status[slot] == Status.RUNNING:
+                    continue
+                finished[k] = jax.tree_util.tree_map(np.copy, _take(state, slot))
+                if waiting < n:
+                    _put(state, slot, fresh(waiting), ())
+                    _put(slot_terms, slot, terms, waiting)
+                    slot_offsets[slot] = offsets[waiting]
+                    owner[slot] = waiting
+                    waiting += 1
+                else:
+                    owner[slot] = -1
+        result = jax.tree_util.tree_map(lambda *leaves: np.stack(leaves), *finished)
+        if statistic == "chi2":
+            fisher = result.jtj
+        else:
+            batch = _compiled_batch_fisher(specs, statistic)
+            fisher = np.concatenate([
+                np.asarray(batch(_take(result, slice(i, i + slots)), matrix,
+                                 offsets[i:i + slots], _take(terms, slice(i, i + slots))))
+                for i in range(0, n, slots)])
+        return result._replace(aux=None), fisher, result.aux

@@ -67,19 +67,31 @@ def _saturation(a):
 
 
 def _series(a, x):
-    """``(P, sum_k term_k digamma(a + k + 1), log x, inside)`` for the series above."""
+    """``(P, sum_k term_k digamma(a + k + 1), log x, inside)`` for the series above.
+
+    With ``term_k = base c_k x^k``, ``base = x^a e^-x / Gamma(a + 1)`` and
+    ``c_k = Gamma(a + 1) / Gamma(a + k + 1)``, both sums are polynomials in
+    ``x`` with positive coefficients (``c_k`` and ``c_k digamma(a + k + 1)``,
+    computed once per call), evaluated by Horner's rule: one exponential and
+    ``2 _SERIES_TERMS`` multiply-adds per point, without cancellation.
+    """
     k = np.arange(_SERIES_TERMS)
-    steps = jnp.log(a + k + 1.0)
-    # log Gamma(a + 1 + k) and digamma(a + 1 + k) by upward recurrence
-    log_gammas = log_gamma(a + 1.0) + _LOWER_TRIANGLE @ steps
-    digammas = digamma(a + 1.0) + _LOWER_TRIANGLE @ (1.0 / (a + k + 1.0))
+    # log c_k = -sum_{j < k} log(a + j + 1)
+    c = jnp.exp(-(_LOWER_TRIANGLE @ jnp.log(a + k + 1.0)))
+    d = c * (digamma(a + 1.0) + _LOWER_TRIANGLE @ (1.0 / (a + k + 1.0)))
     top = _saturation(a)
     inside = (x > 0) & (x < top)
     clipped = jnp.where(inside, x, 1.0)
     log_x = jnp.log(clipped)
-    terms = jnp.exp((a + k) * log_x[..., None] - clipped[..., None] - log_gammas)
-    sums = terms @ jnp.stack([jnp.ones(_SERIES_TERMS), digammas], axis=-1)
-    return sums[..., 0], sums[..., 1], log_x, inside
+    base = jnp.exp(a * log_x - clipped - log_gamma(a + 1.0))
+
+    def horner(i, sums):
+        index = _SERIES_TERMS - 2 - i
+        return sums[0] * clipped + c[index], sums[1] * clipped + d[index]
+
+    start = (jnp.broadcast_to(c[-1], clipped.shape), jnp.broadcast_to(d[-1], clipped.shape))
+    sum_c, sum_d = jax.lax.fori_loop(0, _SERIES_TERMS - 1, horner, start)
+    return base * sum_c, base * sum_d, log_x, inside
 
 
 @jax.custom_jvp

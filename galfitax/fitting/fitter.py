@@ -3,12 +3,14 @@
 import logging
 import warnings
 
+import jax
 import numpy as np
 from astropy.modeling import Model
 from astropy.modeling.fitting import Covariance, Fitter, StandardDeviations
 
 from galfitax._jax.lm import CONVERGED_STATUSES, STATUS_MESSAGES, LMOptions
-from galfitax._jax.objective import STATISTICS, TermData, TermSpec, run_fit
+from galfitax._jax.objective import (STATISTICS, TermData, TermSpec, run_batch_streaming,
+                                     run_fit)
 from galfitax.exceptions import (
     ConfigurationError,
     ConvergenceWarning,
@@ -131,6 +133,20 @@ def _stamp(batched, k):
     result, fisher, images = batched
     single = type(result)(*(None if leaf is None else leaf[k] for leaf in result))
     return single, fisher[k], tuple(image[k] for image in images)
+
+
+def _scatter(full, partial, index):
+    """``full`` batched result with the problems ``index`` replaced by ``partial``'s."""
+    def put(a, b):
+        if a is None:
+            return None
+        out = np.array(a)
+        out[index] = b
+        return out
+
+    result, fisher, images = full
+    result = type(result)(*(put(a, b) for a, b in zip(result, partial[0])))
+    return result, put(fisher, partial[1]), tuple(put(a, b) for a, b in zip(images, partial[2]))
 
 
 def _round_pairs(pmap):
@@ -315,12 +331,19 @@ class LevMarFitter(Fitter):
 
     def fit_batch(self, model, images, *, sigmas=None, masks=None, initial_parameters=None,
                   maxiter=500, ftol=1e-10, xtol=1e-10, gtol=1e-10, gain=1.0, read_noise=0.0,
-                  ncombine=1, sky=0.0):
-        """Fit N stamps of one shape with one model structure in a single vmap-ed call.
+                  ncombine=1, sky=0.0, slots=64):
+        """Fit N stamps of one shape with one model structure, ``slots`` at a time under vmap.
 
         Each stamp ``k`` is ``images[k]`` on the unit grid (pixel ``[j, i]``
         at ``(i, j)``), with its own sigma image, mask and starting
         parameters. The results are those of N separate `fit_image` calls.
+
+        One compiled program advances ``slots`` stamps side by side (JAX
+        ``vmap``); a stamp that has converged hands its slot to the next
+        waiting stamp after at most a few solver steps, so the batch never
+        waits for its slowest member (see
+        :func:`galfitax._jax.objective.run_batch_streaming`). The program is
+        compiled once per model structure, stamp shape and ``slots``.
 
         Parameters
         ----------
@@ -334,6 +357,8 @@ class LevMarFitter(Fitter):
             fixed values and tie constants are taken per stamp).
         maxiter, ftol, xtol, gtol, gain, read_noise, ncombine, sky
             As for ``__call__``.
+        slots : int
+            Stamps advanced together (the vmap batch size; at most N).
 
         Returns
         -------
@@ -367,16 +392,20 @@ class LevMarFitter(Fitter):
         offsets = np.stack([self._offset(model, pmap, start) for start in starts])
         terms = (self._term_data(prepared, sky),)
         options = LMOptions(ftol, xtol, gtol, maxiter)
-        first = run_fit((spec,), self.statistic, free0, pmap.matrix, offsets, pmap.lower,
-                        pmap.upper, terms, options, batched=True)
+        first = run_batch_streaming((spec,), self.statistic, free0, pmap.matrix, offsets,
+                                    pmap.lower, pmap.upper, terms, options, slots=slots)
         pairs = _round_pairs(pmap)
         restarts = [_round_restart(params, pairs, pmap.upper) for params in first[0].params]
         second = None
         if any(restart is not None for restart in restarts):
             starts2 = np.stack([first[0].params[k] if restart is None else restart
                                 for k, restart in enumerate(restarts)])
-            second = run_fit((spec,), self.statistic, starts2, pmap.matrix, offsets, pmap.lower,
-                             pmap.upper, terms, options, batched=True)
+            redo = np.flatnonzero([restart is not None for restart in restarts])
+            partial = run_batch_streaming(
+                (spec,), self.statistic, starts2[redo], pmap.matrix, offsets[redo], pmap.lower,
+                pmap.upper, jax.tree_util.tree_map(lambda leaf: leaf[redo], terms), options,
+                slots=slots)
+            second = _scatter(first, partial, redo)
         fitted, infos = [], []
         for k in range(n_stamps):
             picked, restarted = _pick(_stamp(first, k), None if second is None

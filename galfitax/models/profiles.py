@@ -340,7 +340,8 @@ BrokenExponential2D = _elliptical_class(
 )
 
 
-_EDGE_ON_SETTINGS = IntegrationSettings(subsampling=6)
+# thin disks vary on the pixel scale along their whole length, not only near the centre
+_EDGE_ON_SETTINGS = IntegrationSettings(subsampling=6, outer_subsampling=6)
 
 
 class EdgeOnDisk2D(_CheckedProfile2D):
