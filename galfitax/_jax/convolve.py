@@ -60,15 +60,19 @@ __all__ = ["ConvolutionGeometry", "convolution_geometry", "render_convolved"]
 class ConvolutionGeometry:
     """Static sizes and Fourier constants of one (kernel, pad, image shape)."""
 
-    def __init__(self, kernel, pad, shape):
+    def __init__(self, kernel, pad, shape, points=True):
         ny, nx = shape
         factor = kernel.oversampling
         self.factor = factor
         self.fine_pad = pad * factor
         self.fine_shape = (ny * factor + 2 * self.fine_pad, nx * factor + 2 * self.fine_pad)
         halves = kernel.half_size
+        # no wrap-around into the image: the box plus the kernel's reach beyond it, and
+        # for point sources, whose PSF may sit up to a kernel half-size outside the box,
+        # the image plus two half-sizes
         self.fft_shape = tuple(
-            next_fast_len(max(m + half - self.fine_pad, m - 2 * self.fine_pad + 2 * half + 2),
+            next_fast_len(max(m + half - self.fine_pad,
+                              m - 2 * self.fine_pad + 2 * half + 2 if points else 0),
                           real=True)
             for m, half in zip(self.fine_shape, halves))
         # the model is rendered on the whole FFT grid when the box margin covers the
@@ -110,9 +114,9 @@ class ConvolutionGeometry:
 
 
 @functools.lru_cache(maxsize=32)  # each holds two complex arrays of the FFT size
-def convolution_geometry(kernel, pad, shape):
-    """Cached `ConvolutionGeometry` (numpy, computed once per kernel, pad and shape)."""
-    return ConvolutionGeometry(kernel, pad, shape)
+def convolution_geometry(kernel, pad, shape, points=True):
+    """Cached `ConvolutionGeometry` (numpy, once per kernel, pad, shape and point-source use)."""
+    return ConvolutionGeometry(kernel, pad, shape, points)
 
 
 def _check_grid(kernel, h, shape):
@@ -142,7 +146,7 @@ def render_convolved(plan, pvec, x_start, y_start, h, shape):
     """Image of a ``"conv"`` node on the image grid (see the module docstring)."""
     _, kernel, pad, extended, points, sky = plan
     _check_grid(kernel, h, shape)
-    geometry = convolution_geometry(kernel, pad, tuple(shape))
+    geometry = convolution_geometry(kernel, pad, tuple(shape), bool(points))
     factor, fine_pad = geometry.factor, geometry.fine_pad
     delta = 1.0 / factor
     # centre of the first fine sample: fine pixels tile the image pixels
