@@ -296,13 +296,16 @@ def table(results):
     head = (["family", "cases", "galfitax warm [s]", "galfitax 1st [s]"]
             + [f"{PEER_LABELS[p]} [s]" for p in peers]
             + [f"{PEER_LABELS[p]} / galfitax" for p in peers]
-            + ["fastest peer / galfitax", "max dchi2 " + " / ".join(fitters_),
+            + ["faster of pyimfit, PetroFit / galfitax", "max dchi2 " + " / ".join(fitters_),
                "max dpar vs pyimfit", "nfev " + " / ".join(fitters_)])
     lines = ["", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for name, rows in families.items():
         g = _med(rows, "galfitax")
         times = [_med(rows, p) for p in peers]
-        fastest = min((t for t in times if t == t), default=float("nan"))
+        # the bar: the faster of imfit and the astropy user's approach (PetroFit);
+        # TRF on the galfitax model runs galfitax's own evaluate/fit_deriv
+        fastest = min((t for p, t in zip(peers, times) if t == t and p != "trf"),
+                      default=float("nan"))
         cells = [name, str(len(rows)), "%.3g" % g, "%.3g" % _med(rows, "galfitax", "t_first")]
         cells += ["%.3g" % t for t in times] + ["%.2f" % (t / g) for t in times]
         cells += ["%.2f" % (fastest / g),

@@ -280,3 +280,39 @@ def test_round_start_with_perpendicular_angle_is_restarted(noisy_fit, grid, sigm
     np.testing.assert_allclose(fitted.ellip.value, reference.ellip.value, rtol=1e-6)
     np.testing.assert_allclose(np.cos(2 * (fitted.theta.value - reference.theta.value)), 1.0,
                                atol=1e-10)
+
+
+def test_jacobian_in_column_batches_equals_the_full_jacobian():
+    import jax.numpy as jnp
+
+    from galfitax._jax.lm import residuals_and_jacobian
+    from galfitax._jax.precision import x64
+
+    def residuals(p):
+        return jnp.stack([p[0] * p[1], jnp.sin(p[2]), p[0] ** 2 + p[2], jnp.exp(p[1])])
+
+    with x64():
+        point = jnp.array([0.3, -1.2, 2.0])
+        full = residuals_and_jacobian(residuals, point)
+        batched = residuals_and_jacobian(residuals, point, tangent_batch=2)
+    np.testing.assert_allclose(np.asarray(batched[0]), np.asarray(full[0]), rtol=1e-15)
+    np.testing.assert_allclose(np.asarray(batched[1]), np.asarray(full[1]), rtol=1e-14)
+    expected = [[-1.2, 0.3, 0.0], [0.0, 0.0, np.cos(2.0)], [0.6, 0.0, 1.0],
+                [0.0, np.exp(-1.2), 0.0]]
+    np.testing.assert_allclose(np.asarray(full[1]), expected, rtol=1e-14)
+
+
+def test_large_problem_path_gives_the_same_fit(noisy_fit, grid, sigma, monkeypatch):
+    # problems above the Jacobian budget build it a few columns at a time
+    import galfitax._jax.objective as objective
+
+    fitter, fitted, data = noisy_fit
+    objective.compiled_fit.cache_clear()
+    monkeypatch.setattr(objective, "_JACOBIAN_BUDGET", 3 * SHAPE[0] * SHAPE[1])
+    try:
+        lean = LevMarFitter()
+        again = lean(start_model(), *grid, data, sigma=sigma)
+    finally:
+        objective.compiled_fit.cache_clear()
+    np.testing.assert_allclose(again.parameters, fitted.parameters, rtol=1e-9)
+    assert lean.fit_info["n_iter"] == fitter.fit_info["n_iter"]

@@ -126,26 +126,39 @@ def residuals_and_jacobian(residual_fn, params, has_aux=False, tangent_batch=Non
     peak memory no longer grows with ``len(p)`` times the (sub-sampled)
     image size, at the price of ``len(p) / tangent_batch`` extra evaluations.
     """
+    out = _residuals_and_jacobian_rows(residual_fn, params, has_aux, tangent_batch)
+    return (out[0], out[1].T) + tuple(out[2:])
+
+
+def _residuals_and_jacobian_rows(residual_fn, params, has_aux=False, tangent_batch=None):
+    """As `residuals_and_jacobian`, with the Jacobian transposed: ``(len(p), len(r))``.
+
+    One row per parameter is the layout both ways of building it produce, so
+    no transposed copy of a large Jacobian is ever made.
+    """
     n = params.shape[0]
     basis = jnp.eye(n, dtype=params.dtype)
     if tangent_batch is None or tangent_batch >= n:
         # vmap of jvp: the primal does not depend on the tangent, so it stays unbatched
         # and is computed once; tracing this is cheaper than jax.linearize
-        def push(tangent):
+        def push_all(tangent):
             return jax.jvp(residual_fn, (params,), (tangent,), has_aux=has_aux)
 
-        out = jax.vmap(push, out_axes=(None, 1, None) if has_aux else (None, 1))(basis)
-        return out
+        return jax.vmap(push_all, out_axes=(None, 0, None) if has_aux else (None, 0))(basis)
 
     def residuals_only(p):
         return residual_fn(p)[0] if has_aux else residual_fn(p)
 
     def push(tangent):
-        return jax.jvp(residuals_only, (params,), (tangent,))[1]
+        # the barrier ties the linearisation point to the loop variable: otherwise XLA
+        # hoists the primal computation out of the loop and keeps every intermediate
+        # of the model alive across it, which is the memory this path exists to save
+        point, tangent = jax.lax.optimization_barrier((params, tangent))
+        return jax.jvp(residuals_only, (point,), (tangent,))[1]
 
-    jac = jax.lax.map(push, basis, batch_size=tangent_batch).T
+    rows = jax.lax.map(push, basis, batch_size=tangent_batch)
     out = residual_fn(params)
-    return (out[0], jac, out[1]) if has_aux else (out, jac)
+    return (out[0], rows, out[1]) if has_aux else (out, rows)
 
 
 def _active_set(params, grad, lo, hi):
@@ -219,15 +232,15 @@ def advance(residual_fn, state, lo, hi, options, tangent_batch=None, max_steps=N
         trial = jnp.where(first, state.params, trial)
         step = jnp.where(first, 0.0, step)
 
-        r_new, jac, aux = residuals_and_jacobian(residual_fn, trial, has_aux=True,
-                                                 tangent_batch=tangent_batch)
+        r_new, rows, aux = _residuals_and_jacobian_rows(residual_fn, trial, has_aux=True,
+                                                        tangent_batch=tangent_batch)
         chi2_new = jnp.sum(r_new * r_new)
         finite = jnp.isfinite(chi2_new)
         actual = state.chi2 - chi2_new
         predicted = -(2.0 * state.grad @ step + step @ state.jtj @ step)
         rho = jnp.where(predicted > 0, actual / jnp.where(predicted > 0, predicted, 1.0), 0.0)
         accepted = first | (finite & (actual > 0))
-        jtj_new = jac.T @ jac
+        jtj_new = rows @ rows.T
 
         def pick(new, old):
             return jnp.where(accepted, new, old)
@@ -242,7 +255,7 @@ def advance(residual_fn, state, lo, hi, options, tangent_batch=None, max_steps=N
         new = state._replace(
             params=params, residuals=pick(r_new, state.residuals),
             chi2=pick(chi2_new, state.chi2), jtj=pick(jtj_new, state.jtj),
-            grad=pick(jac.T @ r_new, state.grad), scale=scale,
+            grad=pick(rows @ r_new, state.grad), scale=scale,
             lam=jnp.where(first, state.lam, lam),
             nu=jnp.where(accepted, 2.0, 2.0 * state.nu),
             n_iter=state.n_iter + jnp.where(first, 0, 1),
