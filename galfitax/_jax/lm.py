@@ -90,7 +90,8 @@ class LMResult(NamedTuple):
 
     ``jtj`` and ``grad`` are ``J^T J`` and ``J^T r`` at ``params``; ``active``
     flags parameters held on a bound; ``aux`` is the auxiliary output of the
-    residual function at ``params``.
+    residual function at ``params``; ``stale`` is true until the start has
+    been evaluated (the first step evaluates it instead of moving).
     """
 
     params: jnp.ndarray

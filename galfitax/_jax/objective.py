@@ -30,9 +30,11 @@ Statistics
     minimises the Cash statistic up to a data-only constant.
 
 :func:`compiled_fit` caches one jitted solver per (terms, statistic,
-number of free parameters, batched); data, weights, starting values,
-bounds, the affine map and tolerances are traced arguments, so fitting
-another image of the same shape and model structure never recompiles.
+number of free parameters); data, weights, starting values, bounds, the
+affine map and tolerances are traced arguments, so fitting another image
+of the same shape and model structure never recompiles.
+:func:`run_batch_streaming` fits many problems of one structure through a
+``vmap``-ed version of the same solver.
 """
 
 import functools
@@ -237,22 +239,16 @@ def _fisher(specs, statistic, result, matrix, offset, terms):
 
 
 @functools.lru_cache(maxsize=128)
-def compiled_fit(specs, statistic, batched=False):
+def compiled_fit(specs, statistic):
     """Jitted ``(free0, matrix, offset, lo, hi, terms, options) -> (LMResult, fisher, images)``.
 
     ``fisher`` is the Fisher matrix of the free parameters at the solution
     (see :func:`fisher_matrix`), ``images`` the best-fit model image of each
-    term. With ``batched=True`` the function is ``vmap``-ed over a leading
-    axis of ``free0``, ``offset`` and every array in ``terms`` (``matrix``,
-    ``lo``, ``hi`` and ``options`` are shared), so N problems of the same
-    structure run in one call.
+    term. Many problems of one structure: :func:`run_batch_streaming`.
     """
     if statistic not in STATISTICS:
         raise ValueError(f"statistic must be one of {STATISTICS}, got {statistic!r}")
-    fit = functools.partial(_fit, specs, statistic)
-    if batched:
-        fit = jax.vmap(fit, in_axes=(0, None, 0, None, None, 0, None))
-    return jax.jit(fit)
+    return jax.jit(functools.partial(_fit, specs, statistic))
 
 
 @functools.lru_cache(maxsize=128)
@@ -266,7 +262,7 @@ def compiled_residuals(specs, statistic):
     return jax.jit(residuals)
 
 
-def run_fit(specs, statistic, free0, matrix, offset, lo, hi, terms, options, batched=False):
+def run_fit(specs, statistic, free0, matrix, offset, lo, hi, terms, options):
     """Run the cached compiled fit on numpy inputs in float64; return numpy outputs.
 
     Parameters are those of :func:`compiled_fit` (``terms`` a tuple of
@@ -274,7 +270,7 @@ def run_fit(specs, statistic, free0, matrix, offset, lo, hi, terms, options, bat
     Returns ``(LMResult, fisher, images)`` with numpy leaves.
     """
     with x64():
-        fit = compiled_fit(specs, statistic, batched)
+        fit = compiled_fit(specs, statistic)
         out = fit(free0, matrix, offset, lo, hi, terms, options)
         return jax.tree_util.tree_map(np.asarray, out)
 
@@ -361,8 +357,8 @@ def run_batch_streaming(specs, statistic, free0, matrix, offsets, lo, hi, terms,
     Returns
     -------
     (LMResult, fisher, images)
-        As :func:`run_fit` with ``batched=True``: numpy leaves with a leading
-        axis of length N.
+        As :func:`run_fit`, with numpy leaves carrying a leading axis of
+        length N.
     """
     free0 = np.asarray(free0, dtype=float)
     offsets = np.asarray(offsets, dtype=float)
