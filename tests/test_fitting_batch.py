@@ -78,3 +78,21 @@ def test_fewer_slots_than_stamps_give_the_same_fits(stamps, slots):
     np.testing.assert_array_equal(streamed.fit_info["n_iter"], all_at_once.fit_info["n_iter"])
     np.testing.assert_allclose(streamed.fit_info["param_cov"], all_at_once.fit_info["param_cov"],
                                rtol=1e-8)
+
+
+def test_cash_batch_equals_separate_fits(stamps):
+    # the Poisson Fisher matrix is computed per stamp after the fits (2 slots: padded chunks)
+    images, _, masks, starts = stamps
+    counts = np.maximum(np.round(images), 0.0)
+    template = Sersic2D(flux=1.0, r_eff=3.0, n=2.0, x_0=32.0, y_0=32.0, ellip=0.1, theta=0.1)
+    batch_fitter = LevMarFitter(statistic="cash")
+    fitted = batch_fitter.fit_batch(template, counts, masks=masks, initial_parameters=starts,
+                                    sky=125.0, slots=2)
+    for k in range(len(counts)):
+        start = template.copy()
+        start.parameters = starts[k]
+        single = LevMarFitter(statistic="cash")
+        one = single.fit_image(start, counts[k], mask=masks[k], sky=125.0)
+        np.testing.assert_allclose(fitted[k].parameters, one.parameters, rtol=1e-8)
+        np.testing.assert_allclose(batch_fitter.fit_info["param_cov"][k],
+                                   single.fit_info["param_cov"], rtol=1e-6)

@@ -154,9 +154,7 @@ def render_convolved(plan, pvec, x_start, y_start, h, shape):
     y_fine = y_start - 0.5 + 0.5 * delta - pad
     spectrum = jnp.zeros(geometry.extended_factor.shape, dtype=complex)
     if extended is not None:
-        # rendered on the whole FFT grid: the samples beyond the convolution box lie
-        # farther than the kernel's reach from every image pixel (also across the
-        # periodic wrap), and rendering them is cheaper than padding with zeros
+        # render_shape: the whole FFT grid where that is safe (see ConvolutionGeometry)
         fine = render_plan_grid(extended, pvec, x_fine, y_fine, delta, geometry.render_shape)
         spectrum = jnp.fft.rfft2(fine, s=geometry.fft_shape) * geometry.extended_factor
     if points:

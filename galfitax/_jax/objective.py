@@ -301,16 +301,6 @@ def compiled_batch_stepper(specs, statistic):
 
 
 @functools.lru_cache(maxsize=128)
-def _compiled_start(specs, statistic):
-    def start(free0, matrix, offset, lo, hi, terms, options):
-        residual_fn = _residual_function(specs, statistic, matrix, offset, terms)
-        return initial_state(residual_fn, free0, lo, hi, options,
-                             _output_shapes(specs, free0.dtype))
-
-    return jax.jit(start)
-
-
-@functools.lru_cache(maxsize=128)
 def _compiled_batch_fisher(specs, statistic):
     def fisher(result, matrix, offset, terms):
         count_trace()
@@ -365,8 +355,9 @@ def run_batch_streaming(specs, statistic, free0, matrix, offsets, lo, hi, terms,
     n = free0.shape[0]
     slots = max(1, min(int(slots), n))
     with x64():
-        template = jax.tree_util.tree_map(np.asarray, _compiled_start(specs, statistic)(
-            free0[0], matrix, offsets[0], lo, hi, _take(terms, 0), options))
+        # the state before any evaluation: zeros of known shapes, nothing to trace
+        template = jax.tree_util.tree_map(np.asarray, initial_state(
+            None, jnp.asarray(free0[0]), lo, hi, options, _output_shapes(specs, free0.dtype)))
         step = compiled_batch_stepper(specs, statistic)
         lo_np, hi_np = np.asarray(lo, dtype=float), np.asarray(hi, dtype=float)
 
@@ -400,8 +391,11 @@ def run_batch_streaming(specs, statistic, free0, matrix, offsets, lo, hi, terms,
             fisher = result.jtj
         else:
             batch = _compiled_batch_fisher(specs, statistic)
-            fisher = np.concatenate([
-                np.asarray(batch(_take(result, slice(i, i + slots)), matrix,
-                                 offsets[i:i + slots], _take(terms, slice(i, i + slots))))
-                for i in range(0, n, slots)])
+            pieces = []
+            for first in range(0, n, slots):
+                # always `slots` problems (the last chunk padded by repetition): one program
+                index = np.minimum(np.arange(first, first + slots), n - 1)
+                pieces.append(np.asarray(batch(_take(result, index), matrix, offsets[index],
+                                               _take(terms, index)))[:n - first])
+            fisher = np.concatenate(pieces)
         return result._replace(aux=None), fisher, result.aux
