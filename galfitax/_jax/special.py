@@ -57,6 +57,8 @@ def digamma(z):
 # 0.4 <= a <= 21, the Sersic range 0.2 <= n <= 10.5). The sum is a matrix
 # product, and so is dP/da = sum_k term_k (log x - digamma(a + k + 1)).
 _SERIES_TERMS = 150
+_HORNER_STEP = 5          # terms per loop iteration (divides _SERIES_TERMS)
+_NEGLIGIBLE_LOG = float(np.log(1e-17))
 # row k holds k ones then zeros: (L @ v)[k] = sum_{j < k} v[j]
 _LOWER_TRIANGLE = np.tril(np.ones((_SERIES_TERMS, _SERIES_TERMS)), -1)
 
@@ -73,24 +75,41 @@ def _series(a, x):
     ``c_k = Gamma(a + 1) / Gamma(a + k + 1)``, both sums are polynomials in
     ``x`` with positive coefficients (``c_k`` and ``c_k digamma(a + k + 1)``,
     computed once per call), evaluated by Horner's rule: one exponential and
-    ``2 _SERIES_TERMS`` multiply-adds per point, without cancellation.
+    two multiply-adds per term and point, without cancellation. The sums
+    stop at the first term (a multiple of ``_HORNER_STEP``) beyond which,
+    for the largest ``x`` of the call, every term is below 1e-17 of the first
+    and each is less than half the one before: the dropped tail is below
+    2e-17 relative, and a call on small arguments (the pixels near a galaxy
+    centre) runs a few dozen terms instead of ``_SERIES_TERMS``.
     """
     k = np.arange(_SERIES_TERMS)
     # log c_k = -sum_{j < k} log(a + j + 1)
-    c = jnp.exp(-(_LOWER_TRIANGLE @ jnp.log(a + k + 1.0)))
+    log_c = -(_LOWER_TRIANGLE @ jnp.log(a + k + 1.0))
+    c = jnp.exp(log_c)
     d = c * (digamma(a + 1.0) + _LOWER_TRIANGLE @ (1.0 / (a + k + 1.0)))
     top = _saturation(a)
     inside = (x > 0) & (x < top)
     clipped = jnp.where(inside, x, 1.0)
     log_x = jnp.log(clipped)
     base = jnp.exp(a * log_x - clipped - log_gamma(a + 1.0))
+    # terms needed: indices below the first k that is negligible for the largest x
+    largest = jnp.max(jnp.where(inside, clipped, 0.0), initial=1.0)
+    negligible = (log_c + k * jnp.log(largest) < _NEGLIGIBLE_LOG) & (a + k + 1.0 > 2.0 * largest)
+    first = jnp.where(jnp.any(negligible), jnp.argmax(negligible), _SERIES_TERMS)
+    terms = jnp.minimum(_SERIES_TERMS, _HORNER_STEP * (first // _HORNER_STEP + 1))
 
-    def horner(i, sums):
-        index = _SERIES_TERMS - 2 - i
-        return sums[0] * clipped + c[index], sums[1] * clipped + d[index]
+    def more(carry):
+        return carry[0] > 0
 
-    start = (jnp.broadcast_to(c[-1], clipped.shape), jnp.broadcast_to(d[-1], clipped.shape))
-    sum_c, sum_d = jax.lax.fori_loop(0, _SERIES_TERMS - 1, horner, start)
+    def horner(carry):
+        index, sum_c, sum_d = carry
+        for _ in range(_HORNER_STEP):
+            index = index - 1
+            sum_c, sum_d = sum_c * clipped + c[index], sum_d * clipped + d[index]
+        return index, sum_c, sum_d
+
+    zeros = jnp.zeros(clipped.shape)
+    _, sum_c, sum_d = jax.lax.while_loop(more, horner, (terms, zeros, zeros))
     return base * sum_c, base * sum_d, log_x, inside
 
 
