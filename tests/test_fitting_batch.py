@@ -78,6 +78,13 @@ def test_fewer_slots_than_stamps_give_the_same_fits(stamps, slots):
     np.testing.assert_array_equal(streamed.fit_info["n_iter"], all_at_once.fit_info["n_iter"])
     np.testing.assert_allclose(streamed.fit_info["param_cov"], all_at_once.fit_info["param_cov"],
                                rtol=1e-8)
+    # fewer stamps than slots: spare slots repeat a stamp, and the program is reused
+    before = trace_count()
+    one = streamed.fit_batch(template, images[2:], sigmas=sigmas[2:], masks=masks[2:],
+                             initial_parameters=starts[2:], slots=slots)
+    assert trace_count() == before
+    assert len(one) == 1
+    np.testing.assert_allclose(one[0].parameters, reference[2].parameters, rtol=1e-10)
 
 
 def test_cash_batch_equals_separate_fits(stamps):

@@ -56,6 +56,7 @@ __all__ = [
     "compiled_batch_stepper",
     "compiled_fit",
     "compiled_residuals",
+    "default_batch_slots",
     "fisher_matrix",
     "global_parameters",
     "residual_vector",
@@ -320,8 +321,19 @@ def _put(tree, index, source, source_index):
     jax.tree_util.tree_map(put, tree, source)
 
 
+def default_batch_slots():
+    """Problems a batch advances side by side on the default JAX backend.
+
+    On a CPU one problem already keeps the cores busy and a wide ``vmap``
+    only adds evaluations wasted on problems that have stopped (measured on
+    64 x 64 stamps: 8 slots 0.030 s per stamp, 64 slots 0.040 s); an
+    accelerator needs many problems at once to fill it.
+    """
+    return 8 if jax.default_backend() == "cpu" else 256
+
+
 def run_batch_streaming(specs, statistic, free0, matrix, offsets, lo, hi, terms, options,
-                        slots=64, steps=4):
+                        slots=None, steps=2):
     """Fit N independent problems of one structure through a fixed set of ``vmap`` slots.
 
     A ``vmap``-ed solver runs every problem until the slowest one stops. Here
@@ -339,8 +351,11 @@ def run_batch_streaming(specs, statistic, free0, matrix, offsets, lo, hi, terms,
         Starting free parameters and affine offsets of each problem.
     terms : tuple of TermData
         With a leading axis of length N on every array.
-    slots : int
-        Problems advanced together (the compiled batch size).
+    slots : int, optional
+        Problems advanced together (the compiled batch size; default
+        :func:`default_batch_slots`). With fewer problems than slots the
+        spare slots repeat the last problem and their results are dropped,
+        so one compiled program serves batches of every size.
     steps : int
         Evaluations per round before slots are refilled.
 
@@ -353,7 +368,9 @@ def run_batch_streaming(specs, statistic, free0, matrix, offsets, lo, hi, terms,
     free0 = np.asarray(free0, dtype=float)
     offsets = np.asarray(offsets, dtype=float)
     n = free0.shape[0]
-    slots = max(1, min(int(slots), n))
+    slots = max(1, int(default_batch_slots() if slots is None else slots))
+    # spare slots (fewer problems than slots) hold copies of the last problem
+    spare = np.minimum(np.arange(slots), n - 1)
     with x64():
         # the state before any evaluation: zeros of known shapes, nothing to trace
         template = jax.tree_util.tree_map(np.asarray, initial_state(
@@ -365,11 +382,11 @@ def run_batch_streaming(specs, statistic, free0, matrix, offsets, lo, hi, terms,
             return template._replace(params=np.clip(free0[k], lo_np, hi_np))
 
         state = jax.tree_util.tree_map(lambda *leaves: np.stack(leaves),
-                                       *[fresh(k) for k in range(slots)])
-        slot_terms = jax.tree_util.tree_map(lambda leaf: np.array(leaf[:slots]), terms)
-        slot_offsets = np.array(offsets[:slots])
-        owner = list(range(slots))
-        waiting = slots
+                                       *[fresh(k) for k in spare])
+        slot_terms = jax.tree_util.tree_map(lambda leaf: np.array(leaf[spare]), terms)
+        slot_offsets = np.array(offsets[spare])
+        owner = [k if k < n else -1 for k in range(slots)]
+        waiting = min(slots, n)
         finished = [None] * n
         while any(k >= 0 for k in owner):
             state = jax.tree_util.tree_map(

@@ -331,7 +331,7 @@ class LevMarFitter(Fitter):
 
     def fit_batch(self, model, images, *, sigmas=None, masks=None, initial_parameters=None,
                   maxiter=500, ftol=1e-10, xtol=1e-10, gtol=1e-10, gain=1.0, read_noise=0.0,
-                  ncombine=1, sky=0.0, slots=64):
+                  ncombine=1, sky=0.0, slots=None):
         """Fit N stamps of one shape with one model structure, ``slots`` at a time under vmap.
 
         Each stamp ``k`` is ``images[k]`` on the unit grid (pixel ``[j, i]``
@@ -357,8 +357,11 @@ class LevMarFitter(Fitter):
             fixed values and tie constants are taken per stamp).
         maxiter, ftol, xtol, gtol, gain, read_noise, ncombine, sky
             As for ``__call__``.
-        slots : int
-            Stamps advanced together (the vmap batch size; at most N).
+        slots : int, optional
+            Stamps advanced together (the vmap batch size). Default: 8 on
+            a CPU, where a wider batch only adds work on stamps that have
+            stopped, and 256 on an accelerator
+            (:func:`galfitax._jax.objective.default_batch_slots`).
 
         Returns
         -------
