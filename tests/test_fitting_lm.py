@@ -316,3 +316,20 @@ def test_large_problem_path_gives_the_same_fit(noisy_fit, grid, sigma, monkeypat
         objective.compiled_fit.cache_clear()
     np.testing.assert_allclose(again.parameters, fitted.parameters, rtol=1e-9)
     assert lean.fit_info["n_iter"] == fitter.fit_info["n_iter"]
+
+
+@pytest.mark.parametrize("pixels", [37, 64, 100])
+def test_gram_matrix_in_blocks_equals_the_product(monkeypatch, pixels):
+    # J^T J summed over pixel blocks (memory of one block, not of the whole Jacobian)
+    import jax
+
+    from galfitax._jax import lm
+    from galfitax._jax.precision import x64
+
+    monkeypatch.setattr(lm, "_GRAM_BLOCK", 16)  # 37 px: 2 blocks + 5; 64: 4; 100: 6 + 4
+    rows = np.random.default_rng(3).normal(size=(2, 5, pixels))
+    with x64():
+        single = np.asarray(jax.jit(lm.gram_matrix)(rows[0]))
+        batched = np.asarray(jax.jit(jax.vmap(lm.gram_matrix))(rows))
+    np.testing.assert_allclose(single, rows[0] @ rows[0].T, rtol=1e-13)
+    np.testing.assert_allclose(batched, np.einsum("bip,bjp->bij", rows, rows), rtol=1e-13)

@@ -203,7 +203,7 @@ def render_grid(kind, p, x_start, y_start, h, shape, settings):
     if settings.subsampling != settings.outer_subsampling:
         middle, start_y, start_x = _quadrature_patch(
             profile, c, x_start, y_start, h, shape, settings.subsampled_size, settings.subsampling)
-        image = jax.lax.dynamic_update_slice(image, middle, (start_y, start_x))
+        image = _overwrite(image, middle, start_y, start_x)
     if profile.elliptical:
         size_y, size_x = min(settings.patch_size, ny), min(settings.patch_size, nx)
         start_x = _patch_start(c["x_0"], x_start, h, size_x, nx)
@@ -216,7 +216,22 @@ def render_grid(kind, p, x_start, y_start, h, shape, settings):
         patch, start_y, start_x = _quadrature_patch(
             profile, c, x_start, y_start, h, shape, settings.patch_size,
             settings.patch_subsampling)
-    return jax.lax.dynamic_update_slice(image, patch, (start_y, start_x))
+    return _overwrite(image, patch, start_y, start_x)
+
+
+def _overwrite(image, window, start_y, start_x):
+    """``image`` with ``window`` written at ``(start_y, start_x)`` (a scatter).
+
+    Not a ``dynamic_update_slice``: XLA fuses the computation of a computed
+    image into that update's loop, whose per-pixel branch (in the window or
+    not) stops it from being vectorised, and every pixel of the image then
+    costs several times more. A scatter takes the image as a finished array
+    and writes only the window's pixels.
+    """
+    rows = start_y + jnp.arange(window.shape[0])
+    cols = start_x + jnp.arange(window.shape[1])
+    return image.at[rows[:, None], cols[None, :]].set(window, indices_are_sorted=True,
+                                                      unique_indices=True)
 
 
 # corners of a unit pixel and the signs that turn corner integrals into its flux

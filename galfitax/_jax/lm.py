@@ -43,6 +43,7 @@ __all__ = [
     "STATUS_MESSAGES",
     "Status",
     "advance",
+    "gram_matrix",
     "initial_state",
     "levenberg_marquardt",
     "residuals_and_jacobian",
@@ -162,6 +163,32 @@ def _residuals_and_jacobian_rows(residual_fn, params, has_aux=False, tangent_bat
     return (out[0], rows, out[1]) if has_aux else (out, rows)
 
 
+# pixels per block of the Gram matrix J^T J (see gram_matrix)
+_GRAM_BLOCK = 1 << 16
+
+
+def gram_matrix(rows):
+    """``rows @ rows.T`` (``J^T J`` from the Jacobian rows), summed over blocks of pixels.
+
+    XLA's CPU matrix product of a wide ``(P, M)`` array with its transpose
+    takes working copies of the size of the whole array (2 GB more for a
+    5-component model on 2048 x 2048 pixels); summing the products of
+    ``_GRAM_BLOCK``-pixel blocks needs one block at a time, and is no slower.
+    """
+    n, m = rows.shape
+    blocks = m // _GRAM_BLOCK
+    if blocks < 2:
+        return rows @ rows.T
+
+    def add_block(i, total):
+        block = jax.lax.dynamic_slice_in_dim(rows, i * _GRAM_BLOCK, _GRAM_BLOCK, axis=1)
+        return total + block @ block.T
+
+    total = jax.lax.fori_loop(0, blocks, add_block, jnp.zeros((n, n), rows.dtype))
+    rest = rows[:, blocks * _GRAM_BLOCK:]
+    return total + rest @ rest.T
+
+
 def _active_set(params, grad, lo, hi):
     return ((params <= lo) & (grad > 0)) | ((params >= hi) & (grad < 0))
 
@@ -241,7 +268,7 @@ def advance(residual_fn, state, lo, hi, options, tangent_batch=None, max_steps=N
         predicted = -(2.0 * state.grad @ step + step @ state.jtj @ step)
         rho = jnp.where(predicted > 0, actual / jnp.where(predicted > 0, predicted, 1.0), 0.0)
         accepted = first | (finite & (actual > 0))
-        jtj_new = rows @ rows.T
+        jtj_new = gram_matrix(rows)
 
         def pick(new, old):
             return jnp.where(accepted, new, old)

@@ -44,8 +44,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from galfitax._jax.lm import (Status, advance, initial_state, levenberg_marquardt,
-                              residuals_and_jacobian)
+from galfitax._jax.lm import (Status, advance, gram_matrix, initial_state,
+                              levenberg_marquardt, residuals_and_jacobian)
 from galfitax._jax.precision import x64
 from galfitax._jax.render import count_trace, render_plan_grid
 
@@ -181,7 +181,7 @@ def fisher_matrix(specs, statistic, theta_fn, free, terms):
     if statistic == "chi2":
         _, jac = residuals_and_jacobian(
             lambda p: residual_vector(specs, statistic, theta_fn(p), terms), free)
-        return jac.T @ jac
+        return gram_matrix(jac.T)
 
     def scaled_model(p):
         pieces = []
@@ -191,7 +191,7 @@ def fisher_matrix(specs, statistic, theta_fn, free, terms):
         return jnp.concatenate(pieces)
 
     _, jac = residuals_and_jacobian(scaled_model, free)
-    return jac.T @ jac
+    return gram_matrix(jac.T)
 
 
 # Jacobian columns times image pixels held at once; larger problems (a 5-component
