@@ -88,6 +88,10 @@ def test_chi2_and_dof_match_numpy(noisy_fit, grid, sigma):
     chi2 = np.sum(((data - fitted(*grid)) / sigma) ** 2)
     np.testing.assert_allclose(fitter.fit_info["chi2"], chi2, rtol=1e-10)
     np.testing.assert_allclose(fitter.fit_info["chi2_nu"], chi2 / (data.size - 7), rtol=1e-10)
+    # the fit's own best-fit image is the fitted model evaluated on the grid
+    model = fitted(*grid)
+    np.testing.assert_allclose(fitter.fit_info["model_image"], model, rtol=0,
+                               atol=1e-12 * model.max())
 
 
 def test_covariance_matches_finite_difference_fisher(noisy_fit, grid, sigma):

@@ -225,6 +225,9 @@ class LevMarFitter(Fitter):
     round (``ellip`` on a lower bound of 0, where the position angle has no
     gradient) is run once more from ``ellip = 0.1`` and ``theta`` turned by
     90 degrees, and the better fit is kept (``fit_info['restarted']``).
+    ``fit_info['model_image']`` is the best-fit model on the fitted pixel
+    grid (the image, or its ``region``), as the fit computed it: no second
+    rendering (and no second compilation) is needed to show or save it.
 
     Parameters
     ----------
@@ -502,6 +505,7 @@ class LevMarFitter(Fitter):
         self.fit_info = self._finish(model, pmap, result, fisher, image, images[0],
                                      sky=noise["sky"])
         self.fit_info["restarted"] = restarted
+        self.fit_info["model_image"] = np.asarray(images[0])
         return model
 
     def _finish(self, model, pmap, result, fisher, image, model_image, warn=True, sky=0.0):

@@ -74,8 +74,13 @@ class FitRun:
         """The fitted model on the fitting region (GALFIT ``Z) 1`` components left out)."""
         from galfitax.models.core import evaluate_model
 
-        model = self.fitted if model is None else model
-        image = np.asarray(evaluate_model(model, self.inputs.x, self.inputs.y))
+        fitted_image = self.fit_info.get("model_image")
+        if (model is None and fitted_image is not None
+                and np.shape(fitted_image) == np.shape(self.inputs.data)):
+            image = np.array(fitted_image)  # the fit's own image: nothing to compile
+        else:
+            model = self.fitted if model is None else model
+            image = np.asarray(evaluate_model(model, self.inputs.x, self.inputs.y))
         if include_skipped or not any(self.skip):
             return image
         for index in np.flatnonzero(self.skip):
