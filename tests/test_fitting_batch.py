@@ -103,3 +103,12 @@ def test_cash_batch_equals_separate_fits(stamps):
         np.testing.assert_allclose(fitted[k].parameters, one.parameters, rtol=1e-8)
         np.testing.assert_allclose(batch_fitter.fit_info["param_cov"][k],
                                    single.fit_info["param_cov"], rtol=1e-6)
+
+
+@pytest.mark.parametrize("shape", [(0, 64, 64), (64, 64)])
+def test_batch_rejects_an_empty_or_single_image_stack(shape):
+    from galfitax.exceptions import InvalidImageError
+
+    template = Sersic2D(flux=1.0, r_eff=3.0, n=2.0, x_0=32.0, y_0=32.0, ellip=0.1, theta=0.1)
+    with pytest.raises(InvalidImageError, match=r"N >= 1, got shape \(" + str(shape[0])):
+        LevMarFitter().fit_batch(template, np.zeros(shape))

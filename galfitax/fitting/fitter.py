@@ -375,8 +375,9 @@ class LevMarFitter(Fitter):
             ``param_cov``) and ``message`` (list of str).
         """
         images = np.asarray(images, dtype=float)
-        if images.ndim != 3:
-            raise InvalidImageError(f"images must be an (N, ny, nx) array, got {images.shape}")
+        if images.ndim != 3 or images.shape[0] == 0:
+            raise InvalidImageError(
+                f"images must be an (N, ny, nx) array with N >= 1, got shape {images.shape}")
         n_stamps = images.shape[0]
         per_stamp = {}
         for name, value in (("sigmas", sigmas), ("masks", masks)):
