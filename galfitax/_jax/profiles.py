@@ -25,7 +25,8 @@ import jax.numpy as jnp
 import numpy as np
 from jax.nn import softplus
 
-from galfitax._jax.geometry import elliptical_radius, rotate, unit_ellipse_area
+from galfitax._jax.geometry import (_is_static_zero, elliptical_radius, rotate,
+                                    unit_ellipse_area)
 from galfitax._jax.special import bessel_k1_scaled, gammainc_lower, log_gamma, sersic_bn
 
 __all__ = ["PROFILES", "EllipticalProfile", "Profile", "get_profile"]
@@ -41,11 +42,6 @@ _CUSP_FLOOR = 1e-12
 def _gauss_legendre_01(order):
     nodes, weights = np.polynomial.legendre.leggauss(order)
     return 0.5 * (nodes + 1.0), 0.5 * weights
-
-
-def _is_ellipse_c0(c0):
-    """True for a ``c0`` fixed at 0 in the render plan (a Python zero, not traced)."""
-    return isinstance(c0, (int, float)) and c0 == 0
 
 
 def _safe_pow(r, e):
@@ -176,7 +172,7 @@ class _Sersic(EllipticalProfile):
         return jnp.exp(-self._scaled_radius(r, c))
 
     def surface_brightness(self, x, y, c):
-        if not _is_ellipse_c0(c["c0"]):
+        if not _is_static_zero(c["c0"]):
             return super().surface_brightness(x, y, c)
         # ellipse: log r = log(r^2) / 2, without the square root
         a, b = self.circularised(x - c["x_0"], y - c["y_0"], c)
