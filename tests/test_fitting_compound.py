@@ -108,9 +108,20 @@ def test_agrees_with_astropy_trf_fitter(grid, observation, galfitax_fit):
     trf = TRFLSQFitter(calc_uncertainties=True)
     reference = trf(fitted.copy(), *grid, data, weights=1.0 / sigma, maxiter=50,
                     estimate_jacobian=True)
-    np.testing.assert_allclose(reference.parameters, fitted.parameters, rtol=1e-4, atol=1e-6)
     dof = data.size - 12
     chi2 = np.sum(((data - reference(*grid)) / sigma) ** 2)
+    ours = galfitax_fit[0].fit_info
+    # the same minimum: chi2 within the tolerance of the stopping rule (ftol 1e-10) and
+    # every free parameter within 1e-3 of its uncertainty (the bulge's flux and radius
+    # lie along a flat valley, where a converged parameter moves ~1e-4 of its value;
+    # tied ones follow their free parameter)
+    assert abs(chi2 / ours["chi2"] - 1.0) < 1e-9
+    for k, name in enumerate(fitted.param_names):
+        difference = abs(reference.parameters[k] - fitted.parameters[k])
+        if name in ours["param_names"]:
+            assert difference < 1e-3 * fitted.stds[name], (name, difference)
+        elif fitted.fixed[name]:
+            assert difference == 0.0, name
     # astropy scales its covariance by chi2 / dof; undo that to compare
     astropy_cov = np.asarray(reference.cov_matrix.cov_matrix) / (chi2 / dof)
     np.testing.assert_allclose(np.sqrt(np.diag(astropy_cov)),

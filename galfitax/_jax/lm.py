@@ -20,9 +20,14 @@ Algorithm
   *active*: they are held fixed in the step (their row and column of the
   damped system are replaced by the identity), so the step is a projected
   Levenberg-Marquardt step on the remaining parameters.
-* A trial point is accepted when the sum of squares decreases; the damping is
-  updated with the gain ratio ``rho`` as in Nielsen (1999): on acceptance
-  ``lam *= max(1/3, 1 - (2 rho - 1)^3)``, on rejection ``lam *= nu; nu *= 2``.
+* A trial point is accepted when the sum of squares decreases; on acceptance
+  the damping is updated with the gain ratio ``rho`` as in Nielsen (1999),
+  ``lam *= max(1/3, 1 - (2 rho - 1)^3)``. On rejection the next step is
+  shortened as MINPACK shrinks its trust region: to the minimiser of the
+  parabola through the sums of squares along the rejected step, kept within
+  0.1-0.5 of its (scaled) length, with the smallest damping ``lam * 2**k``
+  that gives so short a step (one retry where doubling the damping would
+  need several: below ``lam ~ 1`` the step hardly changes with it).
 * Convergence (MINPACK-like): relative actual and predicted decrease of the
   sum of squares below ``ftol``; scaled step below ``xtol`` times the scaled
   parameter norm; scaled projected gradient (cosine of the angle between the
@@ -35,6 +40,7 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 __all__ = [
     "CONVERGED_STATUSES",
@@ -102,7 +108,6 @@ class LMResult(NamedTuple):
     grad: jnp.ndarray
     scale: jnp.ndarray
     lam: jnp.ndarray
-    nu: jnp.ndarray
     n_iter: jnp.ndarray
     nfev: jnp.ndarray
     njev: jnp.ndarray
@@ -193,18 +198,59 @@ def _active_set(params, grad, lo, hi):
     return ((params <= lo) & (grad > 0)) | ((params >= hi) & (grad < 0))
 
 
-def _damped_step(state, active, lo, hi):
+def _damped_step(state, active, lo, hi, lam=None):
     """Projected, Marquardt-scaled LM step from ``state`` (``active`` parameters held)."""
+    lam = state.lam if lam is None else lam
     free = ~active
     both_free = free[:, None] & free[None, :]
     matrix = jnp.where(both_free, state.jtj, 0.0)
-    diag = jnp.where(free, jnp.diagonal(state.jtj) + state.lam * state.scale, 1.0)
+    diag = jnp.where(free, jnp.diagonal(state.jtj) + lam * state.scale, 1.0)
     matrix = matrix.at[jnp.diag_indices_from(matrix)].set(diag)
     rhs = jnp.where(free, -state.grad, 0.0)
     step = jnp.linalg.solve(matrix, rhs)
     step = jnp.where(jnp.isfinite(step), step, 0.0)
     trial = jnp.clip(state.params + step, lo, hi)
     return trial, trial - state.params
+
+
+# damping factors tried after a rejected step (see _damping_after_rejection)
+_RETRY_FACTORS = 2.0 ** np.arange(1, 41)
+
+
+def _damping_after_rejection(state, held, lo, hi, step, chi2_new):
+    """Damping for the next trial after ``step`` was rejected.
+
+    Along the rejected step the sum of squares is ``f(t) = f0 + 2 g.s t + c t^2``
+    with ``c`` fixed by ``f(1) = chi2_new``; the next step should be about as
+    long as ``f``'s minimiser, ``t* = -g.s / c``, kept within 0.1-0.5 of the
+    rejected step's (scaled) length, as MINPACK shrinks its trust region. The
+    damping is the smallest of ``lam * 2**k`` whose step is that short: one
+    retry instead of several doublings when the first steps from a distant start
+    are far too long (below ``lam ~ 1`` the step hardly changes with the damping).
+    """
+    slope = state.grad @ step
+    curvature = chi2_new - state.chi2 - 2.0 * slope
+    ratio = jnp.where(jnp.isfinite(curvature) & (curvature > 0),
+                      -slope / jnp.where(curvature > 0, curvature, 1.0), 0.0)
+    target = jnp.clip(ratio, 0.1, 0.5) * jnp.sqrt(jnp.sum(state.scale * step * step))
+    lams = state.lam * _RETRY_FACTORS
+
+    def length(lam):
+        _, trial_step = _damped_step(state, held, lo, hi, lam)
+        return jnp.sqrt(jnp.sum(state.scale * trial_step * trial_step))
+
+    short = jax.vmap(length)(lams) <= target
+    return jnp.where(jnp.any(short), lams[jnp.argmax(short)], lams[-1])
+
+
+def _held(state, active):
+    """Parameters held in a step: ``active`` bounds and those without influence.
+
+    A parameter without influence (a position angle at zero ellipticity) would
+    get a step of noise divided by ~0, so it is held like an active bound.
+    """
+    diagonal = jnp.diagonal(state.jtj)
+    return active | (diagonal <= _NO_INFLUENCE * jnp.max(diagonal))
 
 
 def _gradient_small(state, active, gtol):
@@ -231,7 +277,7 @@ def initial_state(residual_fn, params0, lo, hi, options, out_shapes=None):
         chi2=jnp.asarray(jnp.inf, dtype),
         jtj=jnp.zeros((n, n), dtype), grad=jnp.zeros(n, dtype),
         scale=jnp.full(n, jnp.finfo(dtype).tiny, dtype),
-        lam=jnp.asarray(options.lam0, dtype), nu=jnp.asarray(2.0, dtype),
+        lam=jnp.asarray(options.lam0, dtype),
         n_iter=jnp.asarray(0), nfev=jnp.asarray(0), njev=jnp.asarray(0),
         status=jnp.asarray(Status.RUNNING), active=jnp.zeros(n, bool),
         stale=jnp.asarray(True), ftol_met=jnp.asarray(False), xtol_met=jnp.asarray(False),
@@ -251,11 +297,7 @@ def advance(residual_fn, state, lo, hi, options, tangent_batch=None, max_steps=N
 
     def body(state):
         first = state.stale  # nothing evaluated yet: the trial point is the start
-        active = _active_set(state.params, state.grad, lo, hi)
-        # parameters without influence (a position angle at zero ellipticity): their
-        # step would be noise divided by ~0, so they are held like active bounds
-        diagonal = jnp.diagonal(state.jtj)
-        held = active | (diagonal <= _NO_INFLUENCE * jnp.max(diagonal))
+        held = _held(state, _active_set(state.params, state.grad, lo, hi))
         trial, step = _damped_step(state, held, lo, hi)
         trial = jnp.where(first, state.params, trial)
         step = jnp.where(first, 0.0, step)
@@ -279,13 +321,12 @@ def advance(residual_fn, state, lo, hi, options, tangent_batch=None, max_steps=N
         param_norm = jnp.sqrt(jnp.sum(scale * params * params))
         lam = jnp.where(accepted,
                         state.lam * jnp.maximum(1.0 / 3.0, 1.0 - (2.0 * rho - 1.0) ** 3),
-                        state.lam * state.nu)
+                        _damping_after_rejection(state, held, lo, hi, step, chi2_new))
         new = state._replace(
             params=params, residuals=pick(r_new, state.residuals),
             chi2=pick(chi2_new, state.chi2), jtj=pick(jtj_new, state.jtj),
             grad=pick(rows @ r_new, state.grad), scale=scale,
             lam=jnp.where(first, state.lam, lam),
-            nu=jnp.where(accepted, 2.0, 2.0 * state.nu),
             n_iter=state.n_iter + jnp.where(first, 0, 1),
             nfev=state.nfev + 1, njev=state.njev + 1, stale=jnp.asarray(False),
             ftol_met=(~first & finite & (jnp.abs(actual) <= options.ftol * state.chi2)
