@@ -333,7 +333,7 @@ def default_batch_slots():
 
 
 def run_batch_streaming(specs, statistic, free0, matrix, offsets, lo, hi, terms, options,
-                        slots=None, steps=2):
+                        slots=None, steps=1):
     """Fit N independent problems of one structure through a fixed set of ``vmap`` slots.
 
     A ``vmap``-ed solver runs every problem until the slowest one stops. Here
@@ -357,7 +357,10 @@ def run_batch_streaming(specs, statistic, free0, matrix, offsets, lo, hi, terms,
         spare slots repeat the last problem and their results are dropped,
         so one compiled program serves batches of every size.
     steps : int
-        Evaluations per round before slots are refilled.
+        Evaluations per round before slots are refilled. One: a slot whose
+        problem has stopped is refilled before the next evaluation, so no
+        evaluation is spent on a finished problem (a round trip to Python
+        per evaluation costs less than those, measured on 64 x 64 stamps).
 
     Returns
     -------
