@@ -15,6 +15,7 @@ from scipy.integrate import quad
 from scipy.special import gammainc, gammaincinv, gammaln
 
 import galfitax
+from galfitax.exceptions import InvalidParameterError
 
 FLUX_FRAME = 128                       # centred on the middle pixel corner: frame symmetric
 STAMP = 24                             # frame of the pixel-value comparisons
@@ -238,3 +239,67 @@ def test_edge_on_disk_pixels_match_brute_force(stamp_grid, h_s, theta):
     model = galfitax.EdgeOnDisk2D(flux=1.0, r_s=r_s, h_s=h_s, x_0=x_0, y_0=y_0, theta=theta)
     image = model(x, y)
     assert np.max(np.abs(image - reference)) < 1e-3 * reference.max()
+
+
+# -- the corrected centre samples of the outskirts -------------------------------------
+def test_pixel_mean_taps_are_exact_to_degree_five():
+    # the 1-D rule f0 + d2/24 - 17/5760 d4 as taps on f(-2) .. f(2): the mean of
+    # x**k over the pixel [-1/2, 1/2] for k <= 5, not for k = 6
+    from galfitax._jax.integrate import _PIXEL_MEAN_TAPS
+
+    outer, near, middle = _PIXEL_MEAN_TAPS
+    taps = np.array([outer, near, middle, near, outer])
+    offsets = np.arange(-2.0, 3.0)
+    for k in range(6):
+        exact = (0.5 ** (k + 1) - (-0.5) ** (k + 1)) / (k + 1)
+        assert taps @ offsets**k == pytest.approx(exact, abs=1e-15)
+    assert abs(taps @ offsets**6 - 0.5**6 / 7) > 1e-3
+
+
+OUTSKIRTS = 64      # larger than the default 31 x 31 window: the outskirts are corrected
+
+
+@pytest.mark.parametrize(("n", "r_eff", "q"), [(2.0, 20.0, 0.2), (4.0, 3.0, 0.5),
+                                                (1.0, 10.0, 1.0), (8.0, 1.0, 0.2)])
+def test_corrected_outskirts_match_brute_force(n, r_eff, q):
+    y, x = np.mgrid[0:OUTSKIRTS, 0:OUTSKIRTS]
+    rng = np.random.default_rng(int(10 * n + r_eff))
+    x_0, y_0 = OUTSKIRTS / 2.0 + rng.uniform(-0.5, 0.5, 2)
+    theta = rng.uniform(0.0, np.pi)
+    reference = brute_force_image(
+        lambda xx, yy: sersic_surface_brightness(xx - x_0, yy - y_0, 1.0, r_eff, n, q, theta),
+        (OUTSKIRTS, OUTSKIRTS), x_0, y_0, depth=16)
+    images = {}
+    for corrected in (True, False):
+        settings = galfitax.IntegrationSettings(corrected_outskirts=corrected)
+        model = galfitax.Sersic2D(flux=1.0, r_eff=r_eff, n=n, x_0=x_0, y_0=y_0, ellip=1.0 - q,
+                                  theta=theta, integration=settings)
+        images[corrected] = model(x, y)
+    peak = reference.max()
+    outskirts = np.maximum(np.abs(x - np.round(x_0)), np.abs(y - np.round(y_0))) > 15
+    error = np.abs(images[True] - reference)
+    assert np.max(error[outskirts]) < 1e-5 * peak
+    assert np.max(error) < 3e-5 * peak
+    # the windows are the Gauss-Legendre rule's: identical there
+    np.testing.assert_array_equal(images[True][~outskirts], images[False][~outskirts])
+    # total flux as close to the reference as the Gauss-Legendre rule's, or closer
+    flux_error = abs(images[True].sum() / reference.sum() - 1.0)
+    assert flux_error < max(2.0 * abs(images[False].sum() / reference.sum() - 1.0), 1e-8)
+
+
+def test_profiles_with_edges_keep_the_gauss_legendre_outskirts():
+    # a truncated profile: centre samples with finite differences would ring at its edge
+    y, x = np.mgrid[0:OUTSKIRTS, 0:OUTSKIRTS]
+    images = [galfitax.Ferrers2D(flux=1.0, r_out=25.0, alpha=0.5, beta=0.0, x_0=31.3, y_0=32.6,
+                                 integration=galfitax.IntegrationSettings(
+                                     corrected_outskirts=corrected))(x, y)
+              for corrected in (True, False)]
+    np.testing.assert_array_equal(images[0], images[1])
+    assert images[0].min() >= 0.0
+
+
+def test_corrected_outskirts_setting_is_validated():
+    with pytest.raises(InvalidParameterError, match="corrected_outskirts"):
+        galfitax.IntegrationSettings(corrected_outskirts=1)
+    with pytest.raises(InvalidParameterError, match="outer_size must be odd"):
+        galfitax.IntegrationSettings(outer_size=30)

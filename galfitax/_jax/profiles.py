@@ -57,6 +57,9 @@ class Profile:
     kind: str
     param_names: tuple
     elliptical: bool = False
+    # smooth on the pixel scale away from the centre (no edge, no thin disk): the
+    # outskirts may be integrated from corrected centre samples
+    smooth_outskirts: bool = False
 
     def prepare(self, p, settings):
         """Per-component constants: the parameters plus derived scalars, computed once."""
@@ -81,6 +84,7 @@ class EllipticalProfile(Profile):
     """
 
     elliptical: bool = True
+    smooth_outskirts: bool = True
     amplitude_param: str = ""
     cusp_power: int = 2        # s = rho * v**k substitution for the radial quadrature
     support_param: str = ""    # finite outer radius, if any
@@ -236,6 +240,7 @@ class _Moffat(EllipticalProfile):
 @dataclass(frozen=True)
 class _Ferrers(EllipticalProfile):
     support_param: str = "r_out"
+    smooth_outskirts: bool = False    # truncated at r_out
 
     def shape(self, r, c):
         x = jnp.clip(r / c["r_out"], 0.0, 1.0)
@@ -246,6 +251,7 @@ class _Ferrers(EllipticalProfile):
 @dataclass(frozen=True)
 class _King(EllipticalProfile):
     support_param: str = "r_t"
+    smooth_outskirts: bool = False    # truncated at r_t
 
     def derived(self, c):
         return {"edge": (1.0 + (c["r_t"] / c["r_c"]) ** 2) ** (-1.0 / c["alpha"])}
@@ -259,6 +265,7 @@ class _King(EllipticalProfile):
 @dataclass(frozen=True)
 class _Nuker(EllipticalProfile):
     amplitude_param: str = "amplitude"
+    smooth_outskirts: bool = False    # alpha can make the break sharper than a pixel
     cusp_power: int = 8
 
     def shape(self, r, c):
@@ -272,6 +279,7 @@ class _Nuker(EllipticalProfile):
 @dataclass(frozen=True)
 class _CoreSersic(EllipticalProfile):
     amplitude_param: str = "amplitude"
+    smooth_outskirts: bool = False    # alpha can make the break sharper than a pixel
     cusp_power: int = 8
 
     def derived(self, c):
@@ -293,6 +301,7 @@ class _CoreSersic(EllipticalProfile):
 @dataclass(frozen=True)
 class _BrokenExponential(EllipticalProfile):
     amplitude_param: str = "amplitude"
+    smooth_outskirts: bool = False    # the break can be sharper than a pixel
 
     def derived(self, c):
         return {"bend": (1.0 / c["h1"] - 1.0 / c["h2"]) / c["alpha"],
