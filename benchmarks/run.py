@@ -331,8 +331,8 @@ def table(results):
             lines.append("| %d | %.2f | %.2f |" % (n, 1e3 * t, norm / base))
     b = results.get("batch")
     if b:
-        lines += ["", "Batch of %d 64x64 stamps: galfitax fit_batch (one call, default vmap "
-                  "slots refilled as stamps converge) %.3g s total = %.3g s/fit (first call incl. "
+        lines += ["", "Batch of %d 64x64 stamps: galfitax fit_batch (one call; default on a CPU: "
+                  "one compiled fit per stamp on as many threads as cores) %.3g s total = %.3g s/fit (first call incl. "
                   "compile %.3g s); a loop of warm fit_image calls %.3g s/fit; pyimfit loop "
                   "%.3g s/fit (measured on %d, x%d extrapolated: %.3g s). Throughput ratio "
                   "%.1fx; max dchi2 %.2g (%d over 0.5%%); galfitax converged %d/%d." % (

@@ -1,4 +1,4 @@
-"""Batch mode: N stamps in one vmap-ed compiled call == N separate fits."""
+"""Batch mode: N stamps fitted by one compiled program (threads or vmap) == N separate fits."""
 
 import numpy as np
 import pytest
@@ -68,7 +68,7 @@ def test_fewer_slots_than_stamps_give_the_same_fits(stamps, slots):
     template = Sersic2D(flux=1.0, r_eff=3.0, n=2.0, x_0=32.0, y_0=32.0, ellip=0.1, theta=0.1)
     all_at_once = LevMarFitter()
     reference = all_at_once.fit_batch(template, images, sigmas=sigmas, masks=masks,
-                                      initial_parameters=starts)
+                                      initial_parameters=starts, slots=len(images))
     streamed = LevMarFitter()
     fitted = streamed.fit_batch(template, images, sigmas=sigmas, masks=masks,
                                 initial_parameters=starts, slots=slots)
@@ -87,14 +87,16 @@ def test_fewer_slots_than_stamps_give_the_same_fits(stamps, slots):
     np.testing.assert_allclose(one[0].parameters, reference[2].parameters, rtol=1e-10)
 
 
-def test_cash_batch_equals_separate_fits(stamps):
-    # the Poisson Fisher matrix is computed per stamp after the fits (2 slots: padded chunks)
+@pytest.mark.parametrize("slots", [2, None])
+def test_cash_batch_equals_separate_fits(stamps, slots):
+    # the Poisson Fisher matrix is computed per stamp after the fits (vmap with 2 slots:
+    # padded chunks; None: threads on a CPU)
     images, _, masks, starts = stamps
     counts = np.maximum(np.round(images), 0.0)
     template = Sersic2D(flux=1.0, r_eff=3.0, n=2.0, x_0=32.0, y_0=32.0, ellip=0.1, theta=0.1)
     batch_fitter = LevMarFitter(statistic="cash")
     fitted = batch_fitter.fit_batch(template, counts, masks=masks, initial_parameters=starts,
-                                    sky=125.0, slots=2)
+                                    sky=125.0, slots=slots)
     for k in range(len(counts)):
         start = template.copy()
         start.parameters = starts[k]
@@ -103,6 +105,46 @@ def test_cash_batch_equals_separate_fits(stamps):
         np.testing.assert_allclose(fitted[k].parameters, one.parameters, rtol=1e-8)
         np.testing.assert_allclose(batch_fitter.fit_info["param_cov"][k],
                                    single.fit_info["param_cov"], rtol=1e-6)
+
+
+def test_threads_give_the_fits_of_one_thread(stamps):
+    images, sigmas, masks, starts = stamps
+    template = Sersic2D(flux=1.0, r_eff=3.0, n=2.0, x_0=32.0, y_0=32.0, ellip=0.1, theta=0.1)
+    serial, threaded = LevMarFitter(), LevMarFitter()
+    one = serial.fit_batch(template, images, sigmas=sigmas, masks=masks,
+                           initial_parameters=starts, workers=1)
+    before = trace_count()
+    many = threaded.fit_batch(template, images, sigmas=sigmas, masks=masks,
+                              initial_parameters=starts, workers=3)
+    assert trace_count() == before  # the threads share the compiled program
+    for a, b in zip(one, many):
+        np.testing.assert_array_equal(a.parameters, b.parameters)
+    np.testing.assert_array_equal(serial.fit_info["param_cov"], threaded.fit_info["param_cov"])
+    np.testing.assert_array_equal(serial.fit_info["nfev"], threaded.fit_info["nfev"])
+
+
+@pytest.mark.parametrize(("options", "match"), [
+    (dict(slots=2, workers=2), "not both"),
+    (dict(workers=0), "workers must be a positive integer"),
+    (dict(workers=1.5), "workers must be a positive integer"),
+])
+def test_batch_mode_options_are_checked(stamps, options, match):
+    from galfitax.exceptions import InvalidParameterError
+
+    images, sigmas, _, _ = stamps
+    template = Sersic2D(flux=1.0, r_eff=3.0, n=2.0, x_0=32.0, y_0=32.0, ellip=0.1, theta=0.1)
+    with pytest.raises(InvalidParameterError, match=match):
+        LevMarFitter().fit_batch(template, images, sigmas=sigmas, **options)
+
+
+def test_default_workers_respect_the_memory_budget():
+    from galfitax.fitting.fitter import _THREAD_MEMORY, _available_cores, _batch_workers
+
+    assert _batch_workers(None, (64, 64), 7) == min(_available_cores(),
+                                                    _THREAD_MEMORY // (8 * 64 * 64 * 7))
+    # 2048 x 2048 with 35 free parameters: one Jacobian is over the budget, one thread
+    assert _batch_workers(None, (2048, 2048), 35) == 1
+    assert _batch_workers(5, (2048, 2048), 35) == 5
 
 
 @pytest.mark.parametrize("shape", [(0, 64, 64), (64, 64)])

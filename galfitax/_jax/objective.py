@@ -322,12 +322,14 @@ def _put(tree, index, source, source_index):
 
 
 def default_batch_slots():
-    """Problems a batch advances side by side on the default JAX backend.
+    """Problems a ``vmap``-ed batch advances side by side on the default JAX backend.
 
-    On a CPU one problem already keeps the cores busy and a wide ``vmap``
-    only adds evaluations wasted on problems that have stopped (measured on
-    64 x 64 stamps: 8 slots 0.030 s per stamp, 64 slots 0.040 s); an
-    accelerator needs many problems at once to fill it.
+    An accelerator needs many problems at once to fill it (256). On a CPU
+    one problem already keeps a core busy and a wide ``vmap`` only adds
+    evaluations wasted on problems that have stopped (measured on 64 x 64
+    stamps: 8 slots 0.030 s per stamp, 64 slots 0.040 s), so 8 when the
+    vmap mode is asked for there (``LevMarFitter.fit_batch`` runs independent
+    fits on threads on a CPU by default).
     """
     return 8 if jax.default_backend() == "cpu" else 256
 

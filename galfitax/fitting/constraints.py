@@ -68,8 +68,9 @@ def _box(model, names, free_index, checks):
     lower = np.full(len(free_index), -np.inf)
     upper = np.full(len(free_index), np.inf)
     position = {int(index): k for k, index in enumerate(free_index)}
+    bounds = model.bounds      # astropy builds this dict on every access: read it once
     for k, index in enumerate(free_index):
-        low, high = model.bounds[names[index]]
+        low, high = bounds[names[index]]
         if low is not None:
             lower[k] = float(low)
         if high is not None:
@@ -88,7 +89,7 @@ def _box(model, names, free_index, checks):
     bad = lower > upper
     if bad.any():
         name = names[free_index[int(np.flatnonzero(bad)[0])]]
-        raise InvalidParameterError(f"parameter {name!r} has empty bounds {model.bounds[name]}")
+        raise InvalidParameterError(f"parameter {name!r} has empty bounds {bounds[name]}")
     return lower, upper
 
 
@@ -109,9 +110,11 @@ def parameter_map(model, checks=()):
     """
     names = model.param_names
     base = np.asarray(model.parameters, dtype=float).copy()
-    tied_names = [name for name in names if model.tied[name]]
+    # astropy builds these dicts on every access: read each once
+    fixed, tied = model.fixed, model.tied
+    tied_names = [name for name in names if tied[name]]
     free_index = np.array([i for i, name in enumerate(names)
-                           if not model.fixed[name] and not model.tied[name]], dtype=int)
+                           if not fixed[name] and not tied[name]], dtype=int)
     if free_index.size == 0:
         raise InvalidModelError("the model has no free parameter to fit")
     n_params, n_free = len(names), free_index.size

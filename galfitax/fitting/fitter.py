@@ -1,7 +1,9 @@
 """`LevMarFitter`: an astropy ``Fitter`` whose Levenberg-Marquardt loop is one JAX program."""
 
 import logging
+import os
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 
 import jax
 import numpy as np
@@ -126,6 +128,34 @@ def _prepare_image(data, grid, *, sigma, weights, mask, region, statistic, noise
     x_start = grid.x_start + grid.h * xs.start
     y_start = grid.y_start + grid.h * ys.start
     return _PreparedImage(data, weight, x_start, y_start, grid.h, n_nonfinite, source)
+
+
+def _term(image, sky):
+    """`TermData` of one prepared image."""
+    return TermData(image.data, image.weight, np.float64(image.x_start),
+                    np.float64(image.y_start), np.float64(sky))
+
+
+# bytes of Jacobians that concurrent batch fits may hold together (CPU threads)
+_THREAD_MEMORY = 2**30
+
+
+def _available_cores():
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - macOS, Windows
+        return os.cpu_count() or 1
+
+
+def _batch_workers(workers, shape, n_free):
+    """Threads of a CPU batch: ``workers`` if given, else the cores, within the memory budget."""
+    if workers is not None:
+        if isinstance(workers, bool) or not isinstance(workers, (int, np.integer)) \
+                or workers < 1:
+            raise InvalidParameterError(f"workers must be a positive integer, got {workers!r}")
+        return int(workers)
+    jacobian_bytes = 8 * int(np.prod(shape)) * max(n_free, 1)
+    return max(1, min(_available_cores(), _THREAD_MEMORY // jacobian_bytes))
 
 
 def _stamp(batched, k):
@@ -334,19 +364,27 @@ class LevMarFitter(Fitter):
 
     def fit_batch(self, model, images, *, sigmas=None, masks=None, initial_parameters=None,
                   maxiter=500, ftol=1e-10, xtol=1e-10, gtol=1e-10, gain=1.0, read_noise=0.0,
-                  ncombine=1, sky=0.0, slots=None):
-        """Fit N stamps of one shape with one model structure, ``slots`` at a time under vmap.
+                  ncombine=1, sky=0.0, slots=None, workers=None):
+        """Fit N stamps of one shape with one model structure, compiled once for all of them.
 
         Each stamp ``k`` is ``images[k]`` on the unit grid (pixel ``[j, i]``
         at ``(i, j)``), with its own sigma image, mask and starting
         parameters. The results are those of N separate `fit_image` calls.
 
-        One compiled program advances ``slots`` stamps side by side (JAX
-        ``vmap``); a stamp that has converged hands its slot to the next
-        waiting stamp after at most a few solver steps, so the batch never
-        waits for its slowest member (see
-        :func:`galfitax._jax.objective.run_batch_streaming`). The program is
-        compiled once per model structure, stamp shape and ``slots``.
+        Two ways to run them, both without recompiling per stamp:
+
+        * on a CPU (default there): ``workers`` threads each run the
+          single-fit program (``fit_image``'s) on one stamp after another. One
+          small fit keeps about one core busy, so the cores share out the
+          stamps; measured on 2 cores with 64 x 64 stamps: 0.017 s per stamp,
+          against 0.028 s one after another and 0.036 s under ``vmap``;
+        * on an accelerator (default there), or whenever ``slots`` is given:
+          one compiled program advances ``slots`` stamps side by side (JAX
+          ``vmap``); a stamp that has converged hands its slot to the next
+          waiting stamp before the next solver step, so the batch never
+          waits for its slowest member (see
+          :func:`galfitax._jax.objective.run_batch_streaming`). The program
+          is compiled once per model structure, stamp shape and ``slots``.
 
         Parameters
         ----------
@@ -361,10 +399,14 @@ class LevMarFitter(Fitter):
         maxiter, ftol, xtol, gtol, gain, read_noise, ncombine, sky
             As for ``__call__``.
         slots : int, optional
-            Stamps advanced together (the vmap batch size). Default: 8 on
-            a CPU, where a wider batch only adds work on stamps that have
-            stopped, and 256 on an accelerator
+            Run the ``vmap`` program with this many stamps advanced together.
+            Default: threads on a CPU, 256 slots on an accelerator
             (:func:`galfitax._jax.objective.default_batch_slots`).
+        workers : int, optional
+            Threads fitting stamps concurrently (threaded mode, also on an
+            accelerator when given; not with ``slots``). Default: the number
+            of CPU cores available to the process, fewer for stamps so large
+            that that many Jacobians would not fit in about 1 GB.
 
         Returns
         -------
@@ -374,6 +416,10 @@ class LevMarFitter(Fitter):
             ``dof``, ``n_iter``, ``nfev``, ``status``, ``converged``,
             ``param_cov``) and ``message`` (list of str).
         """
+        if slots is not None and workers is not None:
+            raise InvalidParameterError(
+                f"give slots (vmap mode) or workers (threads), not both: slots={slots!r}, "
+                f"workers={workers!r}")
         images = np.asarray(images, dtype=float)
         if images.ndim != 3 or images.shape[0] == 0:
             raise InvalidImageError(
@@ -397,27 +443,16 @@ class LevMarFitter(Fitter):
         starts = self._batch_starts(model, pmap, checks, initial_parameters, n_stamps)
         free0 = np.stack([start[pmap.free_index] for start in starts])
         offsets = np.stack([self._offset(model, pmap, start) for start in starts])
-        terms = (self._term_data(prepared, sky),)
         options = LMOptions(ftol, xtol, gtol, maxiter)
-        first = run_batch_streaming((spec,), self.statistic, free0, pmap.matrix, offsets,
-                                    pmap.lower, pmap.upper, terms, options, slots=slots)
-        pairs = _round_pairs(pmap)
-        restarts = [_round_restart(params, pairs, pmap.upper) for params in first[0].params]
-        second = None
-        if any(restart is not None for restart in restarts):
-            starts2 = np.stack([first[0].params[k] if restart is None else restart
-                                for k, restart in enumerate(restarts)])
-            redo = np.flatnonzero([restart is not None for restart in restarts])
-            partial = run_batch_streaming(
-                (spec,), self.statistic, starts2[redo], pmap.matrix, offsets[redo], pmap.lower,
-                pmap.upper, jax.tree_util.tree_map(lambda leaf: leaf[redo], terms), options,
-                slots=slots)
-            second = _scatter(first, partial, redo)
+        if workers is not None or (slots is None and jax.default_backend() == "cpu"):
+            workers = _batch_workers(workers, images.shape[1:], len(pmap.free_index))
+            picks = self._solve_threaded(spec, pmap, free0, offsets, prepared, sky, options,
+                                         workers)
+        else:
+            picks = self._solve_vmap(spec, pmap, free0, offsets, prepared, sky, options, slots)
         fitted, infos = [], []
         for k in range(n_stamps):
-            picked, restarted = _pick(_stamp(first, k), None if second is None
-                                      else _stamp(second, k), restarts[k])
-            result, fisher, model_images = picked
+            (result, fisher, model_images), restarted = picks[k]
             copy = model.copy()
             copy.parameters = pmap.matrix @ result.params + offsets[k]
             infos.append(self._finish(copy, pmap, result, fisher, prepared[k], model_images[0],
@@ -478,6 +513,57 @@ class LevMarFitter(Fitter):
             _check_parameters(start, checks, pmap.names)
         return list(starts)
 
+    def _solve(self, spec, pmap, free0, offset, term, options):
+        """One problem: the compiled fit, and the restart of a component stuck round.
+
+        Returns ``((LMResult, fisher, images), restarted)``.
+        """
+        first = run_fit((spec,), self.statistic, free0, pmap.matrix, offset, pmap.lower,
+                        pmap.upper, (term,), options)
+        restart = _round_restart(first[0].params, _round_pairs(pmap), pmap.upper)
+        second = None
+        if restart is not None:
+            second = run_fit((spec,), self.statistic, restart, pmap.matrix, offset,
+                             pmap.lower, pmap.upper, (term,), options)
+        return _pick(first, second, restart)
+
+    def _solve_threaded(self, spec, pmap, free0, offsets, prepared, sky, options, workers):
+        """`_solve` for every stamp, ``workers`` stamps at a time on threads."""
+        def solve(k):
+            return self._solve(spec, pmap, free0[k], offsets[k], _term(prepared[k], sky),
+                               options)
+
+        # the first stamp alone: the program is compiled once, before threads share it
+        picks = [solve(0)]
+        if len(prepared) > 1:
+            pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="galfitax-batch")
+            try:
+                picks.extend(pool.map(solve, range(1, len(prepared))))
+            finally:
+                # on an error or an interrupt, drop the stamps not started yet
+                pool.shutdown(wait=True, cancel_futures=True)
+        return picks
+
+    def _solve_vmap(self, spec, pmap, free0, offsets, prepared, sky, options, slots):
+        """Every stamp through the ``vmap`` slots of `run_batch_streaming`, restarts too."""
+        terms = (self._term_data(prepared, sky),)
+        first = run_batch_streaming((spec,), self.statistic, free0, pmap.matrix, offsets,
+                                    pmap.lower, pmap.upper, terms, options, slots=slots)
+        pairs = _round_pairs(pmap)
+        restarts = [_round_restart(params, pairs, pmap.upper) for params in first[0].params]
+        second = None
+        if any(restart is not None for restart in restarts):
+            starts2 = np.stack([first[0].params[k] if restart is None else restart
+                                for k, restart in enumerate(restarts)])
+            redo = np.flatnonzero([restart is not None for restart in restarts])
+            partial = run_batch_streaming(
+                (spec,), self.statistic, starts2[redo], pmap.matrix, offsets[redo], pmap.lower,
+                pmap.upper, jax.tree_util.tree_map(lambda leaf: leaf[redo], terms), options,
+                slots=slots)
+            second = _scatter(first, partial, redo)
+        return [_pick(_stamp(first, k), None if second is None else _stamp(second, k),
+                      restarts[k]) for k in range(len(prepared))]
+
     @staticmethod
     def _term_data(prepared, sky):
         stack = np.stack
@@ -492,16 +578,8 @@ class LevMarFitter(Fitter):
                                region=region, statistic=self.statistic, noise=noise)
         model, spec, pmap, _ = self._setup(model, image)
         free0 = np.asarray(model.parameters, dtype=float)[pmap.free_index]
-        term = TermData(image.data, image.weight, np.float64(image.x_start),
-                        np.float64(image.y_start), np.float64(noise["sky"]))
-        first = run_fit((spec,), self.statistic, free0, pmap.matrix, pmap.offset, pmap.lower,
-                        pmap.upper, (term,), options)
-        restart = _round_restart(first[0].params, _round_pairs(pmap), pmap.upper)
-        second = None
-        if restart is not None:
-            second = run_fit((spec,), self.statistic, restart, pmap.matrix, pmap.offset,
-                             pmap.lower, pmap.upper, (term,), options)
-        (result, fisher, images), restarted = _pick(first, second, restart)
+        (result, fisher, images), restarted = self._solve(
+            spec, pmap, free0, pmap.offset, _term(image, noise["sky"]), options)
         model.parameters = pmap.matrix @ result.params + pmap.offset
         self.fit_info = self._finish(model, pmap, result, fisher, image, images[0],
                                      sky=noise["sky"])
