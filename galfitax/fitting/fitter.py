@@ -346,10 +346,9 @@ class LevMarFitter(Fitter):
         if grid is None:
             raise InvalidImageError(
                 "x, y must sample a regular pixel grid (y, x = numpy.mgrid[0:ny, 0:nx])")
-        return self._fit_one(model, z, grid, sigma=sigma, weights=weights, mask=mask,
-                             region=region, options=LMOptions(ftol, xtol, gtol, maxiter),
-                             noise=dict(gain=gain, read_noise=read_noise, ncombine=ncombine,
-                                        sky=sky))
+        return self._fit_grid(model, z, grid, weights, sigma=sigma, mask=mask, region=region,
+                              maxiter=maxiter, ftol=ftol, xtol=xtol, gtol=gtol, gain=gain,
+                              read_noise=read_noise, ncombine=ncombine, sky=sky)
 
     def fit_image(self, model, data, *, sigma=None, weights=None, mask=None, region=None,
                   **kwargs):
@@ -359,8 +358,17 @@ class LevMarFitter(Fitter):
         the keywords are those of ``__call__``.
         """
         data = _as_image("data", data)
-        y, x = np.mgrid[0:data.shape[0], 0:data.shape[1]]
-        return self(model, x, y, data, weights, sigma=sigma, mask=mask, region=region, **kwargs)
+        # the unit grid directly (no coordinate arrays to build and recognise)
+        return self._fit_grid(model, data, grid_for_shape(data.shape), weights, sigma=sigma,
+                              mask=mask, region=region, **kwargs)
+
+    def _fit_grid(self, model, z, grid, weights, *, sigma, mask, region, maxiter=500,
+                  ftol=1e-10, xtol=1e-10, gtol=1e-10, gain=1.0, read_noise=0.0, ncombine=1,
+                  sky=0.0):
+        return self._fit_one(model, z, grid, sigma=sigma, weights=weights, mask=mask,
+                             region=region, options=LMOptions(ftol, xtol, gtol, maxiter),
+                             noise=dict(gain=gain, read_noise=read_noise, ncombine=ncombine,
+                                        sky=sky))
 
     def fit_batch(self, model, images, *, sigmas=None, masks=None, initial_parameters=None,
                   maxiter=500, ftol=1e-10, xtol=1e-10, gtol=1e-10, gain=1.0, read_noise=0.0,
