@@ -273,10 +273,13 @@ def test_no_warning_without_sigma(grid, clean):
 
 
 def test_round_start_with_perpendicular_angle_reaches_the_minimum(noisy_fit, grid, sigma):
-    """ellip = 0 is a saddle (theta has no gradient there); the fit still finds the orientation.
+    """ellip = 0 is a saddle in (ellip, theta); the fit still finds the orientation.
 
-    The solver may leave the saddle by itself; if it ends on it, the fitter
-    restarts turned by 90 degrees (`test_round_restart_turns_stuck_components`).
+    With theta unbounded the solver moves the Cartesian ellipticity, where a
+    round shape is an ordinary point (``galfitax._jax.ellipticity``); with
+    theta bounded it moves (ellip, theta) and, if it ends on the saddle, the
+    fitter restarts turned by 90 degrees
+    (`test_round_restart_turns_stuck_components`).
     """
     _, reference, data = noisy_fit
     start = start_model()
@@ -288,18 +291,27 @@ def test_round_start_with_perpendicular_angle_reaches_the_minimum(noisy_fit, gri
     np.testing.assert_allclose(fitted.ellip.value, reference.ellip.value, rtol=1e-6)
     np.testing.assert_allclose(np.cos(2 * (fitted.theta.value - reference.theta.value)), 1.0,
                                atol=1e-10)
+    # the same ellipse, with theta within 90 degrees of where it started
+    assert abs(fitted.theta.value - start.theta.value) <= np.pi / 2
 
 
 def test_round_restart_turns_stuck_components():
     from types import SimpleNamespace
 
+    from galfitax._jax.ellipticity import cartesian_mask, ellipse_pairs
     from galfitax.fitting.fitter import _pick, _round_pairs, _round_restart
 
     names = ("flux_0", "ellip_0", "theta_0", "flux_1", "ellip_1", "theta_1")
-    pmap = SimpleNamespace(free_names=names, lower=np.array([0.0, 0.0, -np.inf, 0.0, 0.0, -9.0]))
+    upper = np.array([1e9, 0.9, np.inf, 1e9, 0.15, np.inf])
+    pmap = SimpleNamespace(free_names=names, lower=np.array([0.0, 0.0, -np.inf, 0.0, 0.0, -9.0]),
+                           upper=upper)
     pairs = _round_pairs(pmap)
     assert pairs == [(1, 2), (4, 5)]
-    upper = np.array([1e9, 0.9, np.inf, 1e9, 0.15, np.inf])
+    # the unbounded theta_0 is moved as a Cartesian ellipticity: no saddle, no restart
+    on = cartesian_mask(ellipse_pairs(names), pmap.lower, upper)
+    np.testing.assert_array_equal(on, [True, False])
+    cartesian = ((1, 2),)
+    assert _round_pairs(pmap, cartesian) == [(4, 5)]
     assert _round_restart(np.array([1.0, 0.2, 0.3, 1.0, 0.1, 0.4]), pairs, upper) is None
     params = np.array([1.0, 0.0, 0.3, 1.0, 0.0, 0.4])
     restart = _round_restart(params, pairs, upper)

@@ -44,6 +44,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from galfitax._jax.ellipticity import from_cartesian, result_to_polar, to_cartesian
 from galfitax._jax.lm import (Status, advance, gram_matrix, initial_state,
                               levenberg_marquardt, residuals_and_jacobian)
 from galfitax._jax.precision import x64
@@ -207,8 +208,15 @@ def _tangent_batch(specs, n_free):
     return max(1, _JACOBIAN_BUDGET // pixels)
 
 
-def _residual_function(specs, statistic, matrix, offset, terms):
+def _residual_function(specs, statistic, matrix, offset, terms, pairs=(), upper=None, on=None):
+    """``p -> (r, images)``; ``p`` holds Cartesian ellipticities at the ``pairs`` ``on``.
+
+    (see :mod:`galfitax._jax.ellipticity`; ``upper`` are the free parameters'
+    upper bounds, which cap the ellipticity moduli).
+    """
     def residual_fn(p):
+        if pairs:
+            p = from_cartesian(p, upper, pairs, on)
         images = term_images(specs, global_parameters(p, matrix, offset), terms)
         return _residuals_from_images(statistic, images, terms), tuple(images)
 
@@ -222,12 +230,14 @@ def _output_shapes(specs, dtype):
             tuple(jax.ShapeDtypeStruct(tuple(spec.shape), dtype) for spec in specs))
 
 
-def _fit(specs, statistic, free0, matrix, offset, lo, hi, terms, options):
+def _fit(specs, statistic, pairs, free0, matrix, offset, lo, hi, terms, options, on):
     count_trace()
-    residual_fn = _residual_function(specs, statistic, matrix, offset, terms)
-    result = levenberg_marquardt(residual_fn, free0, lo, hi, options,
+    residual_fn = _residual_function(specs, statistic, matrix, offset, terms, pairs, hi, on)
+    start, lo_solver, hi_solver = to_cartesian(free0, lo, hi, pairs, on)
+    result = levenberg_marquardt(residual_fn, start, lo_solver, hi_solver, options,
                                  tangent_batch=_tangent_batch(specs, free0.shape[-1]),
                                  out_shapes=_output_shapes(specs, free0.dtype))
+    result = result_to_polar(result, free0, hi, pairs, on)
     return result._replace(aux=None), _fisher(specs, statistic, result, matrix, offset,
                                               terms), result.aux
 
@@ -240,16 +250,20 @@ def _fisher(specs, statistic, result, matrix, offset, terms):
 
 
 @functools.lru_cache(maxsize=128)
-def compiled_fit(specs, statistic):
-    """Jitted ``(free0, matrix, offset, lo, hi, terms, options) -> (LMResult, fisher, images)``.
+def compiled_fit(specs, statistic, pairs=()):
+    """Jitted ``(free0, matrix, offset, lo, hi, terms, options, on) -> (LMResult, fisher, images)``.
 
     ``fisher`` is the Fisher matrix of the free parameters at the solution
     (see :func:`fisher_matrix`), ``images`` the best-fit model image of each
-    term. Many problems of one structure: :func:`run_batch_streaming`.
+    term. ``pairs`` (free-vector indices of ``(ellip, theta)`` pairs, see
+    :func:`galfitax._jax.ellipticity.ellipse_pairs`) where the boolean
+    ``on`` is true are moved by the solver as Cartesian ellipticities;
+    inputs and results are in ``(ellip, theta)``. Many problems of one
+    structure: :func:`run_batch_streaming`.
     """
     if statistic not in STATISTICS:
         raise ValueError(f"statistic must be one of {STATISTICS}, got {statistic!r}")
-    return jax.jit(functools.partial(_fit, specs, statistic))
+    return jax.jit(functools.partial(_fit, specs, statistic, tuple(pairs)))
 
 
 @functools.lru_cache(maxsize=128)
@@ -263,7 +277,8 @@ def compiled_residuals(specs, statistic):
     return jax.jit(residuals)
 
 
-def run_fit(specs, statistic, free0, matrix, offset, lo, hi, terms, options):
+def run_fit(specs, statistic, free0, matrix, offset, lo, hi, terms, options, pairs=(),
+            on=None):
     """Run the cached compiled fit on numpy inputs in float64; return numpy outputs.
 
     Parameters are those of :func:`compiled_fit` (``terms`` a tuple of
@@ -271,34 +286,50 @@ def run_fit(specs, statistic, free0, matrix, offset, lo, hi, terms, options):
     Returns ``(LMResult, fisher, images)`` with numpy leaves.
     """
     with x64():
-        fit = compiled_fit(specs, statistic)
-        out = fit(free0, matrix, offset, lo, hi, terms, options)
+        fit = compiled_fit(specs, statistic, tuple(pairs))
+        out = fit(free0, matrix, offset, lo, hi, terms, options, _mask(pairs, on))
         return jax.tree_util.tree_map(np.asarray, out)
 
 
-# in_axes of (state or free0, matrix, offset, lo, hi, terms, options, max_steps)
-_BATCH_AXES = (0, None, 0, None, None, 0, None, None)
+# in_axes of (state or free0, matrix, offset, lo, hi, terms, options, max_steps, on)
+_BATCH_AXES = (0, None, 0, None, None, 0, None, None, None)
+
+
+def _mask(pairs, on):
+    """``on`` as a boolean array (all false when not given)."""
+    return np.zeros(len(pairs), bool) if on is None else np.asarray(on, dtype=bool)
 
 
 @functools.lru_cache(maxsize=128)
-def compiled_batch_stepper(specs, statistic):
-    """Jitted, ``vmap``-ed ``(states, matrix, offsets, lo, hi, terms, options, max_steps) -> states``.
+def compiled_batch_stepper(specs, statistic, pairs=()):
+    """Jitted, ``vmap``-ed ``(states, matrix, offsets, lo, hi, terms, options, max_steps, on)``.
 
     Advances every problem of a batch by at most ``max_steps`` solver
     evaluations (:func:`galfitax._jax.lm.advance`); problems that have
-    stopped stay as they are. Compiled once per (terms, statistic) and batch
-    size.
+    stopped stay as they are. Compiled once per (terms, statistic, pairs)
+    and batch size. With ``pairs`` the states, ``lo`` and ``hi`` are those
+    of the solver (Cartesian ellipticities, see
+    :func:`galfitax._jax.ellipticity.to_cartesian`).
     """
     if statistic not in STATISTICS:
         raise ValueError(f"statistic must be one of {STATISTICS}, got {statistic!r}")
 
-    def step(state, matrix, offset, lo, hi, terms, options, max_steps):
+    def step(state, matrix, offset, lo, hi, terms, options, max_steps, on):
         count_trace()
-        residual_fn = _residual_function(specs, statistic, matrix, offset, terms)
+        # in the solver's box the ellipticity caps hi[e] are those of the parameters
+        residual_fn = _residual_function(specs, statistic, matrix, offset, terms, pairs, hi, on)
         return advance(residual_fn, state, lo, hi, options,
                        _tangent_batch(specs, state.params.shape[-1]), max_steps)
 
     return jax.jit(jax.vmap(step, in_axes=_BATCH_AXES))
+
+
+@functools.lru_cache(maxsize=128)
+def _compiled_batch_to_polar(pairs):
+    def to_polar(result, free0, hi, on):
+        return result_to_polar(result, free0, hi, pairs, on)
+
+    return jax.jit(jax.vmap(to_polar, in_axes=(0, 0, None, None)))
 
 
 @functools.lru_cache(maxsize=128)
@@ -335,7 +366,7 @@ def default_batch_slots():
 
 
 def run_batch_streaming(specs, statistic, free0, matrix, offsets, lo, hi, terms, options,
-                        slots=None, steps=1):
+                        slots=None, steps=1, pairs=(), on=None):
     """Fit N independent problems of one structure through a fixed set of ``vmap`` slots.
 
     A ``vmap``-ed solver runs every problem until the slowest one stops. Here
@@ -363,6 +394,9 @@ def run_batch_streaming(specs, statistic, free0, matrix, offsets, lo, hi, terms,
         problem has stopped is refilled before the next evaluation, so no
         evaluation is spent on a finished problem (a round trip to Python
         per evaluation costs less than those, measured on 64 x 64 stamps).
+    pairs, on : tuple, array of bool
+        ``(ellip, theta)`` pairs, and which of them the solver moves as
+        Cartesian ellipticities (as for :func:`compiled_fit`).
 
     Returns
     -------
@@ -380,11 +414,16 @@ def run_batch_streaming(specs, statistic, free0, matrix, offsets, lo, hi, terms,
         # the state before any evaluation: zeros of known shapes, nothing to trace
         template = jax.tree_util.tree_map(np.asarray, initial_state(
             None, jnp.asarray(free0[0]), lo, hi, options, _output_shapes(specs, free0.dtype)))
-        step = compiled_batch_stepper(specs, statistic)
-        lo_np, hi_np = np.asarray(lo, dtype=float), np.asarray(hi, dtype=float)
+        pairs = tuple(pairs)
+        on = _mask(pairs, on)
+        step = compiled_batch_stepper(specs, statistic, pairs)
+        # the solver's starts and box (Cartesian ellipticities for `pairs`)
+        starts, lo, hi = jax.tree_util.tree_map(
+            np.asarray, to_cartesian(free0, np.asarray(lo, dtype=float),
+                                     np.asarray(hi, dtype=float), pairs, on))
 
         def fresh(k):
-            return template._replace(params=np.clip(free0[k], lo_np, hi_np))
+            return template._replace(params=np.clip(starts[k], lo, hi))
 
         state = jax.tree_util.tree_map(lambda *leaves: np.stack(leaves),
                                        *[fresh(k) for k in spare])
@@ -395,7 +434,7 @@ def run_batch_streaming(specs, statistic, free0, matrix, offsets, lo, hi, terms,
         finished = [None] * n
         while any(k >= 0 for k in owner):
             state = jax.tree_util.tree_map(
-                np.array, step(state, matrix, slot_offsets, lo, hi, slot_terms, options, steps))
+                np.array, step(state, matrix, slot_offsets, lo, hi, slot_terms, options, steps, on))
             for slot, k in enumerate(owner):
                 if k < 0 or state.status[slot] == Status.RUNNING:
                     continue
@@ -409,6 +448,9 @@ def run_batch_streaming(specs, statistic, free0, matrix, offsets, lo, hi, terms,
                 else:
                     owner[slot] = -1
         result = jax.tree_util.tree_map(lambda *leaves: np.stack(leaves), *finished)
+        if pairs:
+            polar = _compiled_batch_to_polar(pairs)(result._replace(aux=None), free0, hi, on)
+            result = jax.tree_util.tree_map(np.asarray, polar)._replace(aux=result.aux)
         if statistic == "chi2":
             fisher = result.jtj
         else:

@@ -10,6 +10,7 @@ import numpy as np
 from astropy.modeling import Model
 from astropy.modeling.fitting import Covariance, Fitter, StandardDeviations
 
+from galfitax._jax.ellipticity import cartesian_mask, ellipse_pairs
 from galfitax._jax.lm import CONVERGED_STATUSES, STATUS_MESSAGES, LMOptions
 from galfitax._jax.objective import (STATISTICS, TermData, TermSpec, run_batch_streaming,
                                      run_fit)
@@ -179,16 +180,41 @@ def _scatter(full, partial, index):
     return result, put(fisher, partial[1]), tuple(put(a, b) for a, b in zip(images, partial[2]))
 
 
-def _round_pairs(pmap):
-    """Free ``(ellip, theta)`` index pairs of components whose ellipticity may reach 0."""
+def _round_pairs(pmap, cartesian=()):
+    """Free ``(ellip, theta)`` index pairs of components whose ellipticity may reach 0.
+
+    Pairs in ``cartesian`` (moved by the solver as Cartesian ellipticities,
+    which pass through round shapes without a saddle) are left out.
+    """
     free = {name: k for k, name in enumerate(pmap.free_names)}
     pairs = []
     for name, k in free.items():
         if name == "ellip" or name.startswith("ellip_"):
             theta = free.get("theta" + name[len("ellip"):])
-            if theta is not None and pmap.lower[k] == 0.0:
+            if theta is not None and pmap.lower[k] == 0.0 and (k, theta) not in cartesian:
                 pairs.append((k, theta))
     return pairs
+
+
+def _pairs_and_mask(pmap):
+    """The model's free ``(ellip, theta)`` pairs and which move as Cartesian ellipticities."""
+    pairs = ellipse_pairs(pmap.free_names)
+    return pairs, cartesian_mask(pairs, pmap.lower, pmap.upper)
+
+
+def _chosen(pairs, on):
+    """The pairs whose flag in ``on`` is set."""
+    return tuple(pair for pair, flag in zip(pairs, on) if flag)
+
+
+def _on_cap(params, cartesian, upper):
+    """Whether a Cartesian ellipticity ended on its cap (a needle-thin component).
+
+    From a nearly round start the first, almost Gauss-Newton, step can throw
+    ``u`` to the edge of its box, and the fit then settles in that
+    degenerate corner; such a fit is repeated in ``(ellip, theta)``.
+    """
+    return any(params[e] >= upper[e] for e, _ in cartesian)
 
 
 def _round_restart(params, pairs, upper):
@@ -251,10 +277,16 @@ class LevMarFitter(Fitter):
     renderer's validity limits, e.g. Sersic ``n`` in [0.2, 10]). Free
     parameters that end on a bound get no uncertainty (``None`` in
     ``model.stds``, nan in ``fit_info['param_cov']``) and are listed in
-    ``fit_info['at_bounds']``. A fit that ends with a component exactly
-    round (``ellip`` on a lower bound of 0, where the position angle has no
-    gradient) is run once more from ``ellip = 0.1`` and ``theta`` turned by
-    90 degrees, and the better fit is kept (``fit_info['restarted']``).
+    ``fit_info['at_bounds']``. Round shapes: a free ``(ellip, theta)``
+    pair with ``ellip`` bounded below by 0 and ``theta`` unbounded is moved
+    by the solver as the Cartesian ellipticity ``ellip * (cos 2 theta,
+    sin 2 theta)`` (no saddle at ``ellip = 0``; results, covariance and
+    ``theta``, within 90 degrees of its start, are returned in ``ellip`` and
+    ``theta``; a fit that ends with such an ellipticity on its upper
+    bound is repeated in ``(ellip, theta)``, keeping the better); with
+    ``theta`` bounded, a fit that ends exactly round is run
+    once more from ``ellip = 0.1`` and ``theta`` turned by 90 degrees, and
+    the better fit is kept (``fit_info['restarted']``).
     ``fit_info['model_image']`` is the best-fit model on the fitted pixel
     grid (the image, or its ``region``), as the fit computed it: no second
     rendering (and no second compilation) is needed to show or save it.
@@ -522,17 +554,32 @@ class LevMarFitter(Fitter):
         return list(starts)
 
     def _solve(self, spec, pmap, free0, offset, term, options):
-        """One problem: the compiled fit, and the restart of a component stuck round.
+        """One problem: the compiled fit, and its second runs.
 
-        Returns ``((LMResult, fisher, images), restarted)``.
+        The round restart (`_solve_with`); and a fit whose Cartesian
+        ellipticity ended on its cap (`_on_cap`) is repeated in
+        ``(ellip, theta)``, keeping the better. Returns
+        ``((LMResult, fisher, images), restarted)``.
         """
+        pairs, on = _pairs_and_mask(pmap)
+        first = self._solve_with(spec, pmap, free0, offset, term, options, pairs, on)
+        if not _on_cap(first[0][0].params, _chosen(pairs, on), pmap.upper):
+            return first
+        second = self._solve_with(spec, pmap, free0, offset, term, options, pairs,
+                                  np.zeros_like(on))
+        best, took_second = _pick(first[0], second[0], True)
+        return best, took_second or first[1]
+
+    def _solve_with(self, spec, pmap, free0, offset, term, options, pairs, on):
+        """The fit (Cartesian ellipticities where ``on``), and the restart of one stuck round."""
         first = run_fit((spec,), self.statistic, free0, pmap.matrix, offset, pmap.lower,
-                        pmap.upper, (term,), options)
-        restart = _round_restart(first[0].params, _round_pairs(pmap), pmap.upper)
+                        pmap.upper, (term,), options, pairs, on)
+        restart = _round_restart(first[0].params, _round_pairs(pmap, _chosen(pairs, on)),
+                                 pmap.upper)
         second = None
         if restart is not None:
             second = run_fit((spec,), self.statistic, restart, pmap.matrix, offset,
-                             pmap.lower, pmap.upper, (term,), options)
+                             pmap.lower, pmap.upper, (term,), options, pairs, on)
         return _pick(first, second, restart)
 
     def _solve_threaded(self, spec, pmap, free0, offsets, prepared, sky, options, workers):
@@ -553,12 +600,32 @@ class LevMarFitter(Fitter):
         return picks
 
     def _solve_vmap(self, spec, pmap, free0, offsets, prepared, sky, options, slots):
-        """Every stamp through the ``vmap`` slots of `run_batch_streaming`, restarts too."""
+        """Every stamp through the ``vmap`` slots of `run_batch_streaming`, second runs too."""
         terms = (self._term_data(prepared, sky),)
+        pairs, on = _pairs_and_mask(pmap)
+        picks = self._solve_vmap_with(spec, pmap, free0, offsets, terms, options, slots,
+                                      pairs, on)
+        redo = [k for k, ((result, _, _), _) in enumerate(picks)
+                if _on_cap(result.params, _chosen(pairs, on), pmap.upper)]
+        if redo:
+            index = np.array(redo)
+            seconds = self._solve_vmap_with(
+                spec, pmap, free0[index], offsets[index],
+                jax.tree_util.tree_map(lambda leaf: leaf[index], terms), options, slots,
+                pairs, np.zeros_like(on))
+            for k, second in zip(redo, seconds):
+                best, took_second = _pick(picks[k][0], second[0], True)
+                picks[k] = best, took_second or picks[k][1]
+        return picks
+
+    def _solve_vmap_with(self, spec, pmap, free0, offsets, terms, options, slots, pairs, on):
+        """`_solve_with` for a batch: the fits, then the restarts of components stuck round."""
         first = run_batch_streaming((spec,), self.statistic, free0, pmap.matrix, offsets,
-                                    pmap.lower, pmap.upper, terms, options, slots=slots)
-        pairs = _round_pairs(pmap)
-        restarts = [_round_restart(params, pairs, pmap.upper) for params in first[0].params]
+                                    pmap.lower, pmap.upper, terms, options, slots=slots,
+                                    pairs=pairs, on=on)
+        round_pairs = _round_pairs(pmap, _chosen(pairs, on))
+        restarts = [_round_restart(params, round_pairs, pmap.upper)
+                    for params in first[0].params]
         second = None
         if any(restart is not None for restart in restarts):
             starts2 = np.stack([first[0].params[k] if restart is None else restart
@@ -567,10 +634,10 @@ class LevMarFitter(Fitter):
             partial = run_batch_streaming(
                 (spec,), self.statistic, starts2[redo], pmap.matrix, offsets[redo], pmap.lower,
                 pmap.upper, jax.tree_util.tree_map(lambda leaf: leaf[redo], terms), options,
-                slots=slots)
+                slots=slots, pairs=pairs, on=on)
             second = _scatter(first, partial, redo)
         return [_pick(_stamp(first, k), None if second is None else _stamp(second, k),
-                      restarts[k]) for k in range(len(prepared))]
+                      restarts[k]) for k in range(len(free0))]
 
     @staticmethod
     def _term_data(prepared, sky):
