@@ -186,14 +186,8 @@ def _round_pairs(pmap, cartesian=()):
     Pairs in ``cartesian`` (moved by the solver as Cartesian ellipticities,
     which pass through round shapes without a saddle) are left out.
     """
-    free = {name: k for k, name in enumerate(pmap.free_names)}
-    pairs = []
-    for name, k in free.items():
-        if name == "ellip" or name.startswith("ellip_"):
-            theta = free.get("theta" + name[len("ellip"):])
-            if theta is not None and pmap.lower[k] == 0.0 and (k, theta) not in cartesian:
-                pairs.append((k, theta))
-    return pairs
+    return [(e, t) for e, t in ellipse_pairs(pmap.free_names)
+            if pmap.lower[e] == 0.0 and (e, t) not in cartesian]
 
 
 def _pairs_and_mask(pmap):
