@@ -2,7 +2,7 @@ r"""FFT convolution of a render plan with a PSF kernel (the ``"conv"`` plan node
 
 Node format (registered in :data:`galfitax._jax.render.NODE_RENDERERS`)::
 
-    ("conv", kernel, pad, extended, points, sky)
+    ("conv", kernel, pad, extended, points, sky, pixel)
 
 ``kernel``
     a hashable `galfitax.psf.PSFKernel`: odd-sized unit-sum image
@@ -18,10 +18,14 @@ Node format (registered in :data:`galfitax._jax.render.NODE_RENDERERS`)::
     ``-1.0``), added in Fourier space as the shifted PSF;
 ``sky``
     sub-plan of the sky leaves (``flat_sky``, ``tilted_sky``), added
-    unconvolved on the image grid (``None`` if empty).
+    unconvolved on the image grid (``None`` if empty);
+``pixel``
+    the side of the kernel's image pixel in model coordinates: 1 for
+    every model (PSFs are given in image pixels), 2 for the binned
+    problem of a coarse first fit (:mod:`galfitax._jax.coarse`).
 
-The output grid must have unit pixels (``h == 1``). With ``F`` the
-oversampling and ``delta = 1 / F``, the extended part is rendered as
+The output grid must have pixels of that side (``h == pixel``). With ``F``
+the oversampling and ``delta = h / F``, the extended part is rendered as
 ``delta``-pixel integrals on a fine grid that tiles the image pixels and
 extends ``pad`` image pixels beyond every edge (so light from just outside
 the frame scatters in), transformed with a real FFT of a fast (5-smooth)
@@ -119,10 +123,11 @@ def convolution_geometry(kernel, pad, shape, points=True):
     return ConvolutionGeometry(kernel, pad, shape, points)
 
 
-def _check_grid(kernel, h, shape):
-    if h != 1.0:
+def _check_grid(kernel, pixel, h, shape):
+    if h != pixel:
         raise InvalidModelError(
-            f"a PSF-convolved model is evaluated on image pixels (grid spacing 1), not {h!r}")
+            f"a PSF-convolved model is evaluated on image pixels (grid spacing {pixel!r}), "
+            f"not {h!r}")
     extent_y, extent_x = kernel.extent
     if extent_y > shape[0] or extent_x > shape[1]:
         raise InvalidPSFError(
@@ -131,10 +136,11 @@ def _check_grid(kernel, h, shape):
             "crop the PSF to at most the image size or fit a larger image")
 
 
-def _point_spectrum(geometry, leaf, sign, pvec, x_fine, y_fine):
+def _point_spectrum(geometry, leaf, sign, pvec, x_fine, y_fine, delta):
     params = leaf_params(leaf, pvec)
-    shift_x = (params["x_0"] - x_fine) * geometry.factor
-    shift_y = (params["y_0"] - y_fine) * geometry.factor
+    # in fine samples
+    shift_x = (params["x_0"] - x_fine) / delta
+    shift_y = (params["y_0"] - y_fine) / delta
     (lo_y, hi_y), (lo_x, hi_x) = geometry.reach
     reaches = (shift_x >= lo_x) & (shift_x <= hi_x) & (shift_y >= lo_y) & (shift_y <= hi_y)
     flux = jnp.where(reaches, sign * params["flux"], 0.0)
@@ -144,21 +150,21 @@ def _point_spectrum(geometry, leaf, sign, pvec, x_fine, y_fine):
 
 def render_convolved(plan, pvec, x_start, y_start, h, shape):
     """Image of a ``"conv"`` node on the image grid (see the module docstring)."""
-    _, kernel, pad, extended, points, sky = plan
-    _check_grid(kernel, h, shape)
+    _, kernel, pad, extended, points, sky, pixel = plan
+    _check_grid(kernel, pixel, h, shape)
     geometry = convolution_geometry(kernel, pad, tuple(shape), bool(points))
     factor, fine_pad = geometry.factor, geometry.fine_pad
-    delta = 1.0 / factor
+    delta = h / factor
     # centre of the first fine sample: fine pixels tile the image pixels
-    x_fine = x_start - 0.5 + 0.5 * delta - pad
-    y_fine = y_start - 0.5 + 0.5 * delta - pad
+    x_fine = x_start - 0.5 * h + 0.5 * delta - pad * h
+    y_fine = y_start - 0.5 * h + 0.5 * delta - pad * h
     spectrum = jnp.zeros(geometry.extended_factor.shape, dtype=complex)
     if extended is not None:
         # render_shape: the whole FFT grid where that is safe (see ConvolutionGeometry)
         fine = render_plan_grid(extended, pvec, x_fine, y_fine, delta, geometry.render_shape)
         spectrum = jnp.fft.rfft2(fine, s=geometry.fft_shape) * geometry.extended_factor
     if points:
-        point_sum = sum(_point_spectrum(geometry, leaf, sign, pvec, x_fine, y_fine)
+        point_sum = sum(_point_spectrum(geometry, leaf, sign, pvec, x_fine, y_fine, delta)
                         for sign, leaf in points)
         spectrum = spectrum + point_sum * geometry.point_factor
     ny, nx = shape

@@ -31,7 +31,11 @@ Algorithm
 * Convergence (MINPACK-like): relative actual and predicted decrease of the
   sum of squares below ``ftol``; scaled step below ``xtol`` times the scaled
   parameter norm; scaled projected gradient (cosine of the angle between the
-  residual vector and the Jacobian columns) below ``gtol``.
+  residual vector and the Jacobian columns) below ``gtol``. Also ``ftol``:
+  at a newly accepted point, the decrease predicted for the undamped
+  Gauss-Newton step on the parameters not held (the Newton decrement
+  ``g^T (J^T J)^-1 g``) below ``ftol`` times the sum of squares, which
+  saves the evaluation of a last step that would only confirm convergence.
 
 Results are status codes, mapped to messages by :data:`STATUS_MESSAGES`.
 """
@@ -253,6 +257,22 @@ def _held(state, active):
     return active | (diagonal <= _NO_INFLUENCE * jnp.max(diagonal))
 
 
+def _newton_decrement(state, held):
+    """Decrease of the sum of squares predicted for the undamped (Gauss-Newton) step.
+
+    ``g^T H^-1 g`` over the parameters not ``held``, with ``g = J^T r`` and
+    ``H = J^T J``: what the local quadratic model says is left to gain,
+    ``inf`` where the system cannot be solved.
+    """
+    free = ~held
+    matrix = jnp.where(free[:, None] & free[None, :], state.jtj, 0.0)
+    matrix = matrix.at[jnp.diag_indices_from(matrix)].set(
+        jnp.where(free, jnp.diagonal(state.jtj), 1.0))
+    step = jnp.linalg.solve(matrix, jnp.where(free, -state.grad, 0.0))
+    decrease = -(2.0 * state.grad @ step + step @ state.jtj @ step)
+    return jnp.where(jnp.all(jnp.isfinite(step)) & jnp.isfinite(decrease), decrease, jnp.inf)
+
+
 def _gradient_small(state, active, gtol):
     norm = jnp.sqrt(jnp.maximum(jnp.diagonal(state.jtj) * state.chi2, 0.0))
     cosine = jnp.where(active | (norm == 0), 0.0,
@@ -335,6 +355,11 @@ def advance(residual_fn, state, lo, hi, options, tangent_batch=None, max_steps=N
             aux=jax.tree_util.tree_map(pick, aux, state.aux),
         )
         active = _active_set(new.params, new.grad, lo, hi)
+        # at a new point, the quadratic model may already say that less than ftol is left:
+        # stop there rather than spend one more evaluation on a step that would confirm it
+        nothing_left = accepted & finite & (
+            _newton_decrement(new, _held(new, active)) <= options.ftol * new.chi2)
+        new = new._replace(ftol_met=new.ftol_met | nothing_left)
         status = jnp.select(
             [~jnp.isfinite(new.chi2), new.ftol_met, new.xtol_met,
              _gradient_small(new, active, options.gtol), new.n_iter >= options.maxiter],

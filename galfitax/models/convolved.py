@@ -228,4 +228,5 @@ class PSFConvolvedModel(Profile2D):
     def _galfitax_plan(self, offset):
         inner, checks, n_params = build_plan(self._wrapped, offset)
         extended, points, sky = split_for_convolution(inner)
-        return ("conv", self.kernel, self.pad, extended, points, sky), checks, n_params
+        # PSFs are given in image pixels: unit pixels in model coordinates
+        return ("conv", self.kernel, self.pad, extended, points, sky, 1.0), checks, n_params
