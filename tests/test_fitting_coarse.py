@@ -131,6 +131,12 @@ def test_coarse_problem_declines_what_it_cannot_bin():
                      np.float64(0))
     assert coarse_problem(TermSpec(plan, (24, 24), 1.0, index), small, "chi2") is None
     assert coarse_plan(("band", 0, plan)) is None
+    # every other column bad: every block holds a masked pixel
+    striped = np.ones((40, 40))
+    striped[:, ::2] = 0.0
+    bad_columns = TermData(np.zeros((40, 40)), striped, np.float64(0), np.float64(0),
+                           np.float64(0))
+    assert coarse_problem(TermSpec(plan, (40, 40), 1.0, index), bad_columns, "chi2") is None
 
 
 @pytest.fixture(scope="module")
@@ -177,3 +183,22 @@ def test_coarse_start_option(noisy_image):
     assert fitter.fit_info["coarse_nfev"] == 0
     with pytest.raises(InvalidParameterError, match="'yes'"):
         LevMarFitter(coarse_start="yes")
+
+
+def test_automatic_coarse_start_is_for_large_images_short_of_huge_jacobians():
+    from galfitax.fitting.fitter import COARSE_MAX_JACOBIAN, COARSE_START_PIXELS, _use_coarse_start
+
+    plan, _ = model_plan(galaxy())
+
+    def spec(shape):
+        return TermSpec(plan, shape, 1.0, tuple(range(8)))
+
+    assert (COARSE_START_PIXELS, COARSE_MAX_JACOBIAN) == (2**15, 2**26)
+    assert not _use_coarse_start("auto", spec((128, 128)), 8)
+    assert _use_coarse_start("auto", spec((200, 200)), 8)
+    assert _use_coarse_start("auto", spec((512, 512)), 15)
+    assert _use_coarse_start("auto", spec((2048, 2048)), 8)
+    # a second large compiled program would raise the peak memory
+    assert not _use_coarse_start("auto", spec((2048, 2048)), 35)
+    assert _use_coarse_start(True, spec((2048, 2048)), 35)
+    assert not _use_coarse_start(False, spec((512, 512)), 8)

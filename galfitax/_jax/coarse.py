@@ -41,6 +41,9 @@ __all__ = ["COARSE_FACTOR", "bin_kernel", "coarse_plan", "coarse_problem"]
 COARSE_FACTOR = 2
 """Pixels per side of one binned pixel."""
 
+# least fraction of the unmasked pixels that the binned problem must keep
+_MIN_KEPT = 0.5
+
 def bin_kernel(kernel):
     """The PSF kernel resampled to image pixels twice as large (same samples per pixel).
 
@@ -136,8 +139,9 @@ def coarse_problem(spec, term, statistic):
     """``(TermSpec, TermData)`` of one image term on binned pixels, or ``None``.
 
     ``None`` when the plan cannot be binned (see :func:`coarse_plan`), the
-    binned image would have fewer than 2 pixels along an axis, or a binned
-    PSF would not fit in it.
+    binned image would have fewer than 2 pixels along an axis, a binned PSF
+    would not fit in it, or masking every block that holds a masked pixel
+    would lose more than half of the unmasked pixels (scattered bad pixels).
     """
     plan = coarse_plan(spec.plan)
     shape = tuple(n // COARSE_FACTOR for n in spec.shape)
@@ -146,9 +150,13 @@ def coarse_problem(spec, term, statistic):
     h = spec.h * COARSE_FACTOR
     data = np.asarray(term.data, dtype=float)
     weight = np.asarray(term.weight, dtype=float)
+    coarse_weight = _coarse_weight(weight, shape, statistic)
+    kept = COARSE_FACTOR**2 * np.count_nonzero(coarse_weight > 0)
+    if kept < _MIN_KEPT * np.count_nonzero(weight > 0):
+        return None
     centre_shift = 0.5 * (h - spec.h)
     coarse_term = TermData(
-        data=_block_sums(data, shape), weight=_coarse_weight(weight, shape, statistic),
+        data=_block_sums(data, shape), weight=coarse_weight,
         x_start=np.float64(term.x_start + centre_shift),
         y_start=np.float64(term.y_start + centre_shift),
         sky=np.float64(term.sky * COARSE_FACTOR**2))

@@ -195,8 +195,19 @@ def _round_pairs(pmap, cartesian=()):
 # (coarse_start="auto"): measured on the benchmark cases, it saves time from about 200 x 200
 # pixels (a third to a half at 256 x 256 and 512 x 512) and costs time at 128 x 128
 COARSE_START_PIXELS = 2**15
+# ... and at most this many Jacobian elements (512 MB): beyond, a second large compiled
+# program raises the peak memory (5 components on 2048 x 2048 pixels: 2.9 -> 3.7 GB)
+COARSE_MAX_JACOBIAN = 2**26
 # loosest tolerances of the binned first fit
 _COARSE_TOL = 1e-6
+
+
+def _use_coarse_start(option, spec, n_free):
+    """Whether a single fit starts on binned pixels (``LevMarFitter(coarse_start=option)``)."""
+    if option != "auto":
+        return option
+    pixels = int(np.prod(spec.shape))
+    return COARSE_START_PIXELS <= pixels and pixels * n_free <= COARSE_MAX_JACOBIAN
 
 
 def _pairs_and_mask(pmap):
@@ -316,7 +327,10 @@ class LevMarFitter(Fitter):
         Whether a single-image fit first runs on 2 x 2-binned pixels.
         ``'auto'``: for images (or fit regions) of at least
         ``COARSE_START_PIXELS`` (2**15, about 181 x 181) pixels, where it
-        saves time. The
+        saves time, and whose Jacobian has at most ``COARSE_MAX_JACOBIAN``
+        (2**26) elements: beyond (five components on 2048 x 2048 pixels) a
+        second large compiled program would raise the peak memory
+        (measured: 2.9 -> 3.7 GB). The
         binned stage is compiled once more per model structure and image
         shape. Models holding anything but profiles, arithmetic and PSF
         convolution skip it (see
@@ -704,8 +718,7 @@ class LevMarFitter(Fitter):
         free0 = np.asarray(model.parameters, dtype=float)[pmap.free_index]
         term = _term(image, noise["sky"])
         coarse_nfev = 0
-        if self.coarse_start is True or (self.coarse_start == "auto"
-                                         and np.prod(spec.shape) >= COARSE_START_PIXELS):
+        if _use_coarse_start(self.coarse_start, spec, len(pmap.free_index)):
             free0, coarse_nfev = self._coarse_start(spec, pmap, free0, term, options)
         (result, fisher, images), restarted = self._solve(spec, pmap, free0, pmap.offset, term,
                                                           options)
