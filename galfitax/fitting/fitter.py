@@ -330,10 +330,9 @@ class LevMarFitter(Fitter):
         saves time, and whose Jacobian has at most ``COARSE_MAX_JACOBIAN``
         (2**26) elements: beyond (five components on 2048 x 2048 pixels) a
         second large compiled program would raise the peak memory
-        (measured: 2.9 -> 3.7 GB). The
-        binned stage is compiled once more per model structure and image
-        shape. Models holding anything but profiles, arithmetic and PSF
-        convolution skip it (see
+        (measured: 2.9 -> 3.7 GB). The binned stage is compiled once more
+        per model structure and image shape. Models holding anything but
+        profiles, arithmetic and PSF convolution skip it (see
         :func:`galfitax._jax.coarse.coarse_problem`), and batch fits
         (`fit_batch`) never use it.
 
