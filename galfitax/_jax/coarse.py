@@ -44,6 +44,7 @@ COARSE_FACTOR = 2
 # least fraction of the unmasked pixels that the binned problem must keep
 _MIN_KEPT = 0.5
 
+
 def bin_kernel(kernel):
     """The PSF kernel resampled to image pixels twice as large (same samples per pixel).
 

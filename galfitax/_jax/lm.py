@@ -202,16 +202,20 @@ def _active_set(params, grad, lo, hi):
     return ((params <= lo) & (grad > 0)) | ((params >= hi) & (grad < 0))
 
 
-def _damped_step(state, active, lo, hi, lam=None):
-    """Projected, Marquardt-scaled LM step from ``state`` (``active`` parameters held)."""
-    lam = state.lam if lam is None else lam
+def _solve_step(state, active, lam):
+    """``(J^T J + lam D) s = -J^T r`` on the parameters not ``active`` (0 for those); may be nan."""
     free = ~active
     both_free = free[:, None] & free[None, :]
     matrix = jnp.where(both_free, state.jtj, 0.0)
     diag = jnp.where(free, jnp.diagonal(state.jtj) + lam * state.scale, 1.0)
     matrix = matrix.at[jnp.diag_indices_from(matrix)].set(diag)
     rhs = jnp.where(free, -state.grad, 0.0)
-    step = jnp.linalg.solve(matrix, rhs)
+    return jnp.linalg.solve(matrix, rhs)
+
+
+def _damped_step(state, active, lo, hi, lam=None):
+    """Projected, Marquardt-scaled LM step from ``state`` (``active`` parameters held)."""
+    step = _solve_step(state, active, state.lam if lam is None else lam)
     step = jnp.where(jnp.isfinite(step), step, 0.0)
     trial = jnp.clip(state.params + step, lo, hi)
     return trial, trial - state.params
@@ -264,11 +268,7 @@ def _newton_decrement(state, held):
     ``H = J^T J``: what the local quadratic model says is left to gain,
     ``inf`` where the system cannot be solved.
     """
-    free = ~held
-    matrix = jnp.where(free[:, None] & free[None, :], state.jtj, 0.0)
-    matrix = matrix.at[jnp.diag_indices_from(matrix)].set(
-        jnp.where(free, jnp.diagonal(state.jtj), 1.0))
-    step = jnp.linalg.solve(matrix, jnp.where(free, -state.grad, 0.0))
+    step = _solve_step(state, held, 0.0)
     decrease = -(2.0 * state.grad @ step + step @ state.jtj @ step)
     return jnp.where(jnp.all(jnp.isfinite(step)) & jnp.isfinite(decrease), decrease, jnp.inf)
 
