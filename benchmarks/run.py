@@ -48,6 +48,7 @@ sys.path.insert(0, HERE)
 from _shared import mc, run_peers as rp  # noqa: E402
 import extra_cases  # noqa: E402
 import fitters  # noqa: E402
+from galfitax._jax.program_store import available as program_store_available  # noqa: E402
 
 SECTIONS = ("single", "bulge_disk", "three", "batch", "frame", "cold", "memory")
 CHI2_TOLERANCE = 0.005
@@ -234,14 +235,19 @@ def run_cold(case_dir):
     exe = shutil.which("galfitax", path=os.path.dirname(sys.executable)) or "galfitax"
     row = {"case": os.path.basename(case_dir)}
     with tempfile.TemporaryDirectory() as tmp:
-        cache = os.path.join(tmp, "jax-cache")
         # the galfitax command keeps compiled programs on disk by default: "fresh" turns
-        # that off; the other two use an empty cache folder, filled by the first of them
-        for label, flags in (("fresh", ["--no-compilation-cache"]), ("cache_fill", []),
-                             ("cache_hit", [])):
+        # that off; "cache_fill" and "cache_hit" start from an empty cache folder, filled by
+        # the first of them, with traced programs kept too (the fast-start extra); the
+        # "compiled_only" pair does the same in another folder without the traced programs
+        runs = (("fresh", ["--no-compilation-cache"], "jax-cache", "1"),
+                ("cache_fill", [], "jax-cache", "1"), ("cache_hit", [], "jax-cache", "1"),
+                ("compiled_only_fill", [], "jax-cache-2", "0"),
+                ("compiled_only_hit", [], "jax-cache-2", "0"))
+        for label, flags, cache, store in runs:
             work = os.path.join(tmp, label)
             shutil.copytree(case_dir, work)
-            env = dict(os.environ, GALFITAX_CACHE_DIR=cache)
+            env = dict(os.environ, GALFITAX_CACHE_DIR=os.path.join(tmp, cache),
+                       GALFITAX_PROGRAM_STORE=store)
             env.pop("JAX_COMPILATION_CACHE_DIR", None)
             t0 = time.perf_counter()
             done = subprocess.run([exe, *flags, "fit", "galfit.feedme"], cwd=work, env=env,
@@ -378,8 +384,12 @@ def table(results):
     if c:
         lines += ["", "Cold start, `galfitax fit galfit.feedme` (%s), new process each: without "
                   "the compilation cache %.1f s; with it (default): first run %.1f s, later "
-                  "runs %.1f s." % (
-                      c["case"], c["fresh"], c["cache_fill"], c["cache_hit"])]
+                  "runs %.1f s%s; compiled programs only (GALFITAX_PROGRAM_STORE=0): %.1f s, "
+                  "then %.1f s." % (
+                      c["case"], c["fresh"], c["cache_fill"], c["cache_hit"],
+                      "" if program_store_available() else
+                      " (flatbuffers missing: no traced programs kept)",
+                      c["compiled_only_fill"], c["compiled_only_hit"])]
     m = results.get("memory")
     if m and "maxrss_gb" in m:
         lines += ["", "Memory, %s: %.2f GB peak RSS (%d evaluations, %.0f s)." % (

@@ -11,11 +11,16 @@ or ``GALFITAX_COMPILATION_CACHE=0``.
 import os
 from pathlib import Path
 
-__all__ = ["default_cache_dir", "enable_compilation_cache"]
+__all__ = ["PROGRAM_FOLDER", "default_cache_dir", "enable_compilation_cache"]
+
+#: Subfolder of the cache directory that holds galfitax's traced fit programs
+PROGRAM_FOLDER = "galfitax-programs"
 
 
 def default_cache_dir():
-    """``$GALFITAX_CACHE_DIR``, else ``$XDG_CACHE_HOME/galfitax/jax``, else ``~/.cache/galfitax/jax``.
+    """The cache folder: ``$GALFITAX_CACHE_DIR``, else ``$XDG_CACHE_HOME/galfitax/jax``.
+
+    (``~/.cache/galfitax/jax`` when ``XDG_CACHE_HOME`` is not set.)
 
     Examples
     --------
@@ -29,12 +34,20 @@ def default_cache_dir():
     return Path(base).expanduser() / "galfitax" / "jax"
 
 
-def enable_compilation_cache(path=None, *, min_compile_seconds=0.5):
+def enable_compilation_cache(path=None, *, min_compile_seconds=0.5, programs=True):
     """Turn on JAX's persistent compilation cache for this process.
 
     Global JAX configuration: call it in scripts you own (the ``galfitax``
     command calls it for you). A cache directory already configured through
     ``JAX_COMPILATION_CACHE_DIR`` or ``jax.config`` is kept.
+
+    With ``programs``, galfitax also keeps its traced fit programs in the
+    subfolder ``galfitax-programs`` of the cache directory (see
+    :mod:`galfitax._jax.program_store`): a later process then skips tracing
+    as well as compiling (a cached ``galfitax fit`` of a 128 x 128 image
+    starts about 1 s sooner on a 2-core machine). That part needs the
+    ``flatbuffers`` package (``pip install "galfitax[fast-start]"``) and
+    is silently skipped without it.
 
     Parameters
     ----------
@@ -42,6 +55,8 @@ def enable_compilation_cache(path=None, *, min_compile_seconds=0.5):
         Cache directory (created if needed); default `default_cache_dir`.
     min_compile_seconds : float
         Only programs that took at least this long to compile are stored.
+    programs : bool
+        Also store traced fit programs (when ``flatbuffers`` is installed).
 
     Returns
     -------
@@ -60,12 +75,18 @@ def enable_compilation_cache(path=None, *, min_compile_seconds=0.5):
 
     configured = jax.config.jax_compilation_cache_dir
     if configured:
-        return Path(configured)
-    directory = Path(default_cache_dir() if path is None else path).expanduser()
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-    except OSError:
-        return None
-    jax.config.update("jax_compilation_cache_dir", str(directory))
-    jax.config.update("jax_persistent_cache_min_compile_time_secs", float(min_compile_seconds))
+        directory = Path(configured)
+    else:
+        directory = Path(default_cache_dir() if path is None else path).expanduser()
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+        except OSError:
+            return None
+        jax.config.update("jax_compilation_cache_dir", str(directory))
+        jax.config.update("jax_persistent_cache_min_compile_time_secs",
+                          float(min_compile_seconds))
+    if programs:
+        from galfitax._jax import program_store
+
+        program_store.enable(directory / PROGRAM_FOLDER)
     return directory

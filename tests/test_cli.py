@@ -123,6 +123,22 @@ def test_existing_outputs_are_kept(case, feedme_run, capsys):
     assert (case / "out" / "imgblock.fits").stat().st_mtime_ns == before
 
 
+class _NeverCalled:
+    def __call__(self, *args, **kwargs):
+        raise AssertionError("the fit ran although its outputs cannot be written")
+
+
+def test_existing_outputs_are_refused_before_fitting(case, feedme_run):
+    from galfitax.exceptions import InputFileError
+    from galfitax.io.run import fit_feedme, fit_imfit
+
+    with pytest.raises(InputFileError, match="output file exists"):
+        fit_feedme(case / "galfit.feedme", fitter=_NeverCalled())
+    with pytest.raises(InputFileError, match="output file exists"):
+        fit_imfit(case / "config.dat", case / "gal.fits", noise=case / "sigma.fits",
+                  output=case / "out" / "imgblock.fits", fitter=_NeverCalled())
+
+
 def test_fit_imfit_mode(case, feedme_run, capsys):
     code = main(["fit", "--imfit", str(case / "config.dat"), str(case / "gal.fits"),
                  "--noise", str(case / "sigma.fits"), "--output", str(case / "imfit.fits"),

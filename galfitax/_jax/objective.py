@@ -44,6 +44,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from galfitax._jax import program_store
 from galfitax._jax.ellipticity import from_cartesian, result_to_polar, to_cartesian
 from galfitax._jax.lm import (Status, advance, gram_matrix, initial_state,
                               levenberg_marquardt, residuals_and_jacobian)
@@ -286,8 +287,9 @@ def run_fit(specs, statistic, free0, matrix, offset, lo, hi, terms, options, pai
     Returns ``(LMResult, fisher, images)`` with numpy leaves.
     """
     with x64():
-        fit = compiled_fit(specs, statistic, tuple(pairs))
-        out = fit(free0, matrix, offset, lo, hi, terms, options, _mask(pairs, on))
+        static = (specs, statistic, tuple(pairs))
+        args = (free0, matrix, offset, lo, hi, terms, options, _mask(pairs, on))
+        out = program_store.call("compiled_fit", static, compiled_fit(*static), args)
         return jax.tree_util.tree_map(np.asarray, out)
 
 

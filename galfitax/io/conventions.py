@@ -19,7 +19,6 @@ component; every other module goes through them.
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.integrate import quad
 from scipy.special import beta as beta_function
 from scipy.special import gammaln
 
@@ -179,6 +178,8 @@ def _central_to_flux(kind, p):
     q = 1.0 - p.get("ellip", 0.0)
     area = _unit_area(q, p.get("c0", 0.0))
     if kind == "king":
+        from scipy.integrate import quad  # imported here: scipy.integrate takes 0.2 s to import
+
         total = quad(lambda s: float(_king_shape(s, p["r_c"], p["r_t"], p["alpha"])) * s,
                      0.0, p["r_t"], limit=200, epsabs=0.0, epsrel=1e-10)[0]
         return 2.0 * area * total / float(_king_shape(0.0, p["r_c"], p["r_t"], p["alpha"]))

@@ -28,8 +28,8 @@ from galfitax.io.feedme import model_components, read_feedme
 from galfitax.io.files import check_output_path
 from galfitax.io.images import FitInputs, read_fits_image, read_mask
 
-__all__ = ["FitRun", "convolve", "fit_feedme", "fit_imfit", "run_fitter", "unwrap_model",
-           "write_outputs"]
+__all__ = ["FitRun", "convolve", "fit_feedme", "fit_imfit", "output_targets", "run_fitter",
+           "unwrap_model", "write_outputs"]
 
 
 @dataclass
@@ -153,15 +153,18 @@ def fit_feedme(path, *, fitter=None, overwrite=False, write=True, extras=True, f
     model = setup.build_model(inputs.exptime, inputs.shape)
     if inputs.psf is not None:
         model = convolve(model, inputs.psf, inputs.psf_sampling)
+    if write:
+        output = setup.resolve(setup.output)
+        protected = [setup.resolve(getattr(setup, a)) for a in
+                     ("data", "sigma", "psf", "mask", "constraints_file")] + [setup.path]
+        output_targets(output, overwrite=overwrite, protected=protected,
+                       extras=extras and setup.option == 0, figure=figure, feedme=True)
     fitted, fit_info = model, {}
     if setup.option == 0:
         fitted, fit_info = run_fitter(model, inputs, fitter)
     run = FitRun(inputs, model, fitted, fit_info, photometry,
                  [c.name for c in setup.components], [c.skip for c in setup.components], setup)
     if write:
-        output = setup.resolve(setup.output)
-        protected = [setup.resolve(getattr(setup, a)) for a in
-                     ("data", "sigma", "psf", "mask", "constraints_file")] + [setup.path]
         write_outputs(run, output, overwrite=overwrite, protected=protected,
                       extras=extras and setup.option == 0, figure=figure)
     return run
@@ -223,6 +226,10 @@ def fit_imfit(config, image, *, psf=None, mask=None, noise=None, errors_are_vari
     inputs = FitInputs(np.where(bad, 0.0, data), np.where(bad, 1.0, sigma), bad, psf_array, x, y,
                        (1, data.shape[1], 1, data.shape[0]), header,
                        float(options.get("EXPTIME", 1.0)), 1)
+    protected = [config.path, image, psf, mask, noise]
+    if output is not None:
+        output_targets(output, overwrite=overwrite, protected=protected, extras=extras,
+                       figure=figure, imfit=True)
     model = config.build_model()
     if psf_array is not None:
         model = convolve(model, psf_array)
@@ -234,10 +241,33 @@ def fit_imfit(config, image, *, psf=None, mask=None, noise=None, errors_are_vari
                                                              inputs.exptime),
                  [galfit_name(leaf) for leaf in leaves], [False] * len(leaves))
     if output is not None:
-        write_outputs(run, Path(output), overwrite=overwrite,
-                      protected=[config.path, image, psf, mask, noise], extras=extras,
+        write_outputs(run, Path(output), overwrite=overwrite, protected=protected, extras=extras,
                       figure=figure, imfit=True)
     return run
+
+
+def output_targets(output, *, overwrite=False, protected=(), extras=True, figure=False,
+                   feedme=False, imfit=False):
+    """The files `write_outputs` will write, by kind, each checked with `check_output_path`.
+
+    Called before a fit as well, so that a refused output is reported before
+    the fit's time is spent.
+    """
+    output = Path(output)
+    stem = output.with_suffix("")
+    targets = {"imgblock": output}
+    if extras:
+        targets["table"] = stem.with_name(stem.name + ".ecsv")
+        targets["regions"] = stem.with_name(stem.name + ".reg")
+        if feedme:
+            targets["feedme"] = _next_feedme_name(output.parent)
+        elif imfit:
+            targets["config"] = stem.with_name(stem.name + ".imfit.dat")
+    if figure:
+        targets["figure"] = stem.with_name(stem.name + ".png")
+    for path in targets.values():
+        check_output_path(path, overwrite=overwrite, protected=protected)
+    return targets
 
 
 def write_outputs(run, output, *, overwrite=False, protected=(), extras=True, figure=False,
@@ -253,19 +283,8 @@ def write_outputs(run, output, *, overwrite=False, protected=(), extras=True, fi
 
     output = Path(output)
     option = run.setup.option if run.setup is not None else 0
-    stem = output.with_suffix("")
-    targets = {"imgblock": output}
-    if extras:
-        targets["table"] = stem.with_name(stem.name + ".ecsv")
-        targets["regions"] = stem.with_name(stem.name + ".reg")
-        if run.setup is not None:
-            targets["feedme"] = _next_feedme_name(output.parent)
-        elif imfit:
-            targets["config"] = stem.with_name(stem.name + ".imfit.dat")
-    if figure:
-        targets["figure"] = stem.with_name(stem.name + ".png")
-    for path in targets.values():
-        check_output_path(path, overwrite=overwrite, protected=protected)
+    targets = output_targets(output, overwrite=overwrite, protected=protected, extras=extras,
+                             figure=figure, feedme=run.setup is not None, imfit=imfit)
     written = {}
     inputs = run.inputs
     if option == 1:
