@@ -143,6 +143,7 @@ _SOURCE = {}
 def _source_digest():
     """Digest of the galfitax package source and of the libraries that shape a trace."""
     if "digest" not in _SOURCE:
+        import jaxlib
         import scipy
 
         root = Path(__file__).resolve().parent.parent
@@ -150,8 +151,6 @@ def _source_digest():
         for path in sorted(root.rglob("*.py")):
             digest.update(str(path.relative_to(root)).encode())
             digest.update(path.read_bytes())
-        import jaxlib
-
         for version in (jax.__version__, jaxlib.__version__, np.__version__, scipy.__version__):
             digest.update(version.encode())
         _SOURCE["digest"] = digest.hexdigest()
@@ -196,7 +195,8 @@ def call(name, static, jitted, args):
         Its dynamic arguments.
     """
     folder = _STATE["directory"]
-    if folder is None or jax.config.jax_disable_jit:
+    if folder is None or jax.config.jax_disable_jit or jax.config.jax_default_device is not None:
+        # (a program is exported for the default backend: not under jax.default_device)
         return jitted(*args)
     key = program_key(name, static, args)
     if key is None:
