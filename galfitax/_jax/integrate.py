@@ -14,6 +14,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from galfitax._jax.geometry import _is_static_zero
 from galfitax._jax.profiles import get_profile
 
 __all__ = ["corner_integral", "render_grid", "render_points"]
@@ -56,7 +57,7 @@ def _triangle_flux(profile, c, ax, ay, bx, by, order):
     s = jnp.minimum(s_a, s_b)[..., None] + jnp.abs(s_b - s_a)[..., None] * t
     cosh = jnp.cosh(s)
     dist = distance[..., None]
-    if _is_ellipse(c):
+    if _is_static_zero(c["c0"]):  # an ellipse
         r = dist * cosh
         jacobian = 1.0 / cosh
     else:
@@ -69,10 +70,6 @@ def _triangle_flux(profile, c, ax, ay, bx, by, order):
         jacobian = dist**2 * cosh / r**2
     integral = jnp.sum(profile.enclosed(r, c) * jacobian * w, axis=-1)
     return jnp.where(valid, c["q"] * jnp.abs(s_b - s_a) * integral, 0.0)
-
-
-def _is_ellipse(c):
-    return isinstance(c["c0"], (int, float)) and c["c0"] == 0
 
 
 def corner_integral(profile, c, dx, dy, settings):
