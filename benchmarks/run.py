@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """galfitax against pyimfit and the astropy approach (PetroFit), side by side, in one run.
 
-    python benchmarks/run.py --quick        # a few minutes: 64/128 px singles, 100 stamps, cold start
+    python benchmarks/run.py --quick        # minutes: 64/128 px singles, 100 stamps, cold start
     python benchmarks/run.py                # everything (long on a 2-core machine)
     python benchmarks/run.py --sections single,batch --out /tmp/bench
 
@@ -361,10 +361,11 @@ def table(results):
     b = results.get("batch")
     if b:
         lines += ["", "Batch of %d 64x64 stamps: galfitax fit_batch (one call; default on a CPU: "
-                  "one compiled fit per stamp on as many threads as cores) %.3g s total = %.3g s/fit (first call incl. "
-                  "compile %.3g s); a loop of warm fit_image calls %.3g s/fit; pyimfit loop "
-                  "%.3g s/fit (measured on %d, x%d extrapolated: %.3g s). Throughput ratio "
-                  "%.1fx; max dchi2 %.2g (%d over 0.5%%); galfitax converged %d/%d." % (
+                  "one compiled fit per stamp on as many threads as cores) %.3g s total = "
+                  "%.3g s/fit (first call incl. compile %.3g s); a loop of warm fit_image calls "
+                  "%.3g s/fit; pyimfit loop %.3g s/fit (measured on %d, x%d extrapolated: "
+                  "%.3g s). Throughput ratio %.1fx; max dchi2 %.2g (%d over 0.5%%); galfitax "
+                  "converged %d/%d." % (
                       b["count"], b["galfitax_total"], b["galfitax_per_fit"],
                       b["galfitax_first_total"], b.get("galfitax_loop_per_fit") or float("nan"),
                       b["pyimfit_per_fit"], b["pyimfit_count"],
@@ -432,11 +433,13 @@ def main(argv=None):
             if size == 512:
                 dirs = [extra_cases.sersic_case(cases_dir, 512)]
             else:
-                dirs = pick_family_a(cases_dir, manifest, size, 1 if args.quick else args.per_family)
+                count = 1 if args.quick else args.per_family
+                dirs = pick_family_a(cases_dir, manifest, size, count)
             results["families"][f"single {size}px"] = family_rows(f"single {size}", dirs,
                                                                   direct=True, **kw)
     if "bulge_disk" in sections and not args.quick:
-        dirs = [os.path.join(cases_dir, c) for c in manifest["b"] if "_256px_" in c][:args.per_family]
+        dirs = [os.path.join(cases_dir, c) for c in manifest["b"]
+                if "_256px_" in c][:args.per_family]
         results["families"]["bulge+disk 256px"] = family_rows("bulge+disk 256", dirs, **kw)
     if "three" in sections and not args.quick:
         dirs = [os.path.join(cases_dir, c) for c in manifest["c"]][:args.per_family]
