@@ -35,7 +35,7 @@ import enum
 import hashlib
 import importlib.util
 import os
-import tempfile
+import secrets
 import warnings
 from pathlib import Path
 
@@ -228,15 +228,17 @@ def _export(path, jitted, args):
         warnings.warn(f"galfitax: cannot store the traced program ({exc}); it will be traced "
                       "in every process", RuntimeWarning, stacklevel=3)
         return None
-    tmp = None
+    # a new file beside the target, renamed into place; created with the umask's permissions
+    # (not mkstemp's 0600), like JAX's own cache entries, so a shared cache folder is shared
+    tmp = path.parent / f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}"
     try:
-        handle, tmp = tempfile.mkstemp(prefix=".", suffix=_SUFFIX, dir=path.parent)
+        handle = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
         with os.fdopen(handle, "wb") as stream:
             stream.write(blob)
         os.replace(tmp, path)
     except OSError:
         pass  # a read-only or full disk: this process still uses the exported program
     finally:
-        if tmp is not None and os.path.exists(tmp):
-            os.remove(tmp)
+        if tmp.exists():
+            tmp.unlink()
     return jax.jit(exported.call)
